@@ -1,0 +1,1 @@
+"""An independent model of the Apache CloudStack management server API, for tests and demos."""

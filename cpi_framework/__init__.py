@@ -1,0 +1,1 @@
+"""BOSH CPI for Apache CloudStack."""

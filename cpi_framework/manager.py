@@ -1,0 +1,166 @@
+"""Plugin discovery and selection: one active hypervisor plugin plus the chain it extends.
+
+Follows conda's and tox's managers: hookspecs first, blocked names from the environment,
+entry points, then ``check_pending`` so a misspelled hook name fails loudly. Unlike them it
+registers only the selected chain, so first-result hooks are never answered by a plugin the
+operator did not choose.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from types import TracebackType
+from typing import Any
+
+import pluggy
+
+from cpi_framework import hookspecs
+from cpi_framework.errors import PluginError
+from cpi_framework.types import HypervisorSpec
+
+DISABLED_ENV = "CPI_FRAMEWORK_DISABLED_PLUGINS"
+"""Comma-separated plugin names never to load (tox's ``TOX_DISABLED_EXTERNAL_PLUGINS``)."""
+ONLY_SHIPPED_ENV = "CPI_FRAMEWORK_ONLY_SHIPPED_PLUGINS"
+"""When set to 1/true, load only the plugins shipped with the framework (third-party ones are ignored)."""
+SHIPPED_DISTRIBUTIONS = frozenset({"cpi-framework-xen", "cpi-framework-kvm", "cpi-framework-vmware"})
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """An installed plugin as its entry point declares it (not yet imported)."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+    entry_point: metadata.EntryPoint | None = None
+    module: Any = None  # set for in-process registrations (tests, embedding)
+
+    def load(self) -> Any:
+        if self.module is not None:
+            return self.module
+        try:
+            return self.entry_point.load()  # type: ignore[union-attr]
+        except Exception as exc:  # an import error in a plugin must name the plugin
+            raise PluginError(
+                f"plugin '{self.name}' from {self.distribution} {self.version} failed to load "
+                f"({self.value}): {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def discover(extra: Iterable[PluginEntry] = ()) -> dict[str, PluginEntry]:
+    """Installed plugins by name; two distributions claiming one name is an error naming both."""
+    disabled = {n.strip() for n in os.environ.get(DISABLED_ENV, "").split(",") if n.strip()}
+    only_shipped = os.environ.get(ONLY_SHIPPED_ENV, "").lower() in {"1", "true", "yes"}
+    found: dict[str, PluginEntry] = {}
+    candidates = [_entry(ep) for ep in metadata.entry_points(group=hookspecs.NAME)] + list(extra)
+    for entry in candidates:
+        if entry.name in disabled:
+            continue
+        if only_shipped and entry.module is None and _normalise(entry.distribution) not in SHIPPED_DISTRIBUTIONS:
+            continue
+        other = found.get(entry.name)
+        if other is not None and (other.distribution, other.value) != (entry.distribution, entry.value):
+            raise PluginError(
+                f"two plugins are named '{entry.name}': {other.distribution} {other.version} ({other.value}) "
+                f"and {entry.distribution} {entry.version} ({entry.value}); uninstall one, or disable one "
+                f"with {DISABLED_ENV}"
+            )
+        found[entry.name] = entry
+    return found
+
+
+def _entry(ep: metadata.EntryPoint) -> PluginEntry:
+    dist = getattr(ep, "dist", None)
+    return PluginEntry(
+        name=ep.name,
+        value=ep.value,
+        distribution=dist.name if dist else "unknown",
+        version=dist.version if dist else "?",
+        entry_point=ep,
+    )
+
+
+def describe(plugin: Any, name: str) -> HypervisorSpec:
+    """Ask one plugin object for its HypervisorSpec without registering it anywhere else."""
+    pm = pluggy.PluginManager(hookspecs.NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, name=name)
+    results = pm.hook.cpi_hypervisor()
+    if len(results) != 1 or not isinstance(results[0], HypervisorSpec):
+        raise PluginError(f"plugin '{name}' must implement cpi_hypervisor() returning one HypervisorSpec")
+    spec = results[0]
+    if spec.name != name:
+        raise PluginError(f"plugin registered as '{name}' describes itself as '{spec.name}'")
+    return spec
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    entry: PluginEntry
+    plugin: Any
+    spec: HypervisorSpec
+
+
+def resolve_chain(name: str, installed: dict[str, PluginEntry]) -> list[LoadedPlugin]:
+    """The selected plugin and the plugins it extends, base first; cycles and gaps are errors."""
+    chain: list[LoadedPlugin] = []
+    seen: set[str] = set()
+    current: str | None = name
+    while current is not None:
+        if current in seen:
+            raise PluginError(f"plugin '{name}' has an 'extends' cycle through '{current}'")
+        seen.add(current)
+        entry = installed.get(current)
+        if entry is None:
+            choices = ", ".join(sorted(installed)) or "none"
+            if current == name:
+                raise PluginError(
+                    f"unknown cloudstack.hypervisor '{name}': installed plugins are {choices}"
+                )
+            raise PluginError(f"plugin '{chain[-1].spec.name}' extends '{current}', which is not installed")
+        plugin = entry.load()
+        spec = describe(plugin, current)
+        chain.append(LoadedPlugin(entry, plugin, spec))
+        current = spec.extends
+    chain.reverse()
+    return chain
+
+
+def build_manager(chain: list[LoadedPlugin]) -> pluggy.PluginManager:
+    """A pluggy manager with exactly the chain registered, base first."""
+    pm = pluggy.PluginManager(hookspecs.NAME)
+    pm.add_hookspecs(hookspecs)
+    for loaded in chain:
+        pm.register(loaded.plugin, name=loaded.spec.name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin '{exc.plugin_name}' implements an unknown hook: {exc}") from exc
+    return pm
+
+
+def plugin_of_traceback(tb: TracebackType | None, chain: list[LoadedPlugin]) -> LoadedPlugin | None:
+    """The innermost plugin whose code is on the traceback, to name it in an error."""
+    modules = {}
+    for loaded in chain:
+        module = getattr(loaded.plugin, "__name__", None) or type(loaded.plugin).__module__
+        modules[module.split(".")[0]] = loaded
+    culprit = None
+    while tb is not None:
+        top = tb.tb_frame.f_globals.get("__name__", "").split(".")[0]
+        culprit = modules.get(top, culprit)
+        tb = tb.tb_next
+    return culprit
+
+
+def current_exception_plugin(chain: list[LoadedPlugin]) -> LoadedPlugin | None:
+    return plugin_of_traceback(sys.exc_info()[2], chain)

@@ -1,0 +1,69 @@
+"""Value records shared by the core and the plugins (the plugin contract's vocabulary).
+
+They are frozen dataclasses so a plugin cannot change what another plugin or the core sees
+by accident; hooks that are meant to adjust a document receive a plain dict instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DiskRole = Literal["system", "ephemeral", "persistent"]
+DiskHint = str | dict[str, str]
+UserDataDelivery = Literal["userdata", "configdrive", "registry"]
+
+
+@dataclass(frozen=True)
+class HypervisorSpec:
+    """What one plugin provides: answered by its ``cpi_hypervisor()`` hook.
+
+    :param name: the plugin name operators write in ``cloudstack.hypervisor`` (``xen``).
+    :param cloudstack_type: CloudStack's hypervisor type (``XenServer``, ``KVM``, ``VMware``).
+    :param stemcell_formats: formats ``info`` reports and ``create_stemcell`` accepts.
+    :param extends: the plugin this one specialises (a flavour such as ``ikoula`` extends ``xen``).
+    :param defaults: config defaults this plugin supplies, by dotted property name
+        (``{"cloudstack.stemcell_os_type": "Other PV (64-bit)"}``); explicit config wins.
+    """
+
+    name: str
+    cloudstack_type: str | None = None
+    stemcell_formats: tuple[str, ...] = ()
+    extends: str | None = None
+    description: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TemplateParams:
+    """How a stemcell image becomes a CloudStack template on this hypervisor.
+
+    :param format: CloudStack template format (``VHD``, ``QCOW2``, ``OVA``).
+    :param file_suffix: the upload file name suffix secondary storage needs to decompress
+        (``.vhd.bz2``).
+    :param os_type: OS type *description* as ``listOsTypes`` reports it.
+    :param requires_hvm: ``requireshvm`` for the template.
+    :param details: extra template details (e.g. ``rootDiskController``).
+    """
+
+    format: str
+    file_suffix: str
+    os_type: str
+    requires_hvm: bool = False
+    bits: int = 64
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserData:
+    """The encoded agent settings and how the VM will read them.
+
+    :param data: the bytes the guest reads (the core base64-encodes them for CloudStack).
+    :param delivery: ``userdata`` (virtual-router HTTP metadata), ``configdrive``
+        (CloudStack's ConfigDrive provider, ``config-2``), or ``registry`` (legacy: the data
+        is only a registry pointer and the settings go to the BOSH registry).
+    """
+
+    data: bytes
+    delivery: UserDataDelivery = "userdata"

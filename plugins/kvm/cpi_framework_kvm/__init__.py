@@ -1,0 +1,1 @@
+"""KVM hypervisor plugin for the CloudStack BOSH CPI."""

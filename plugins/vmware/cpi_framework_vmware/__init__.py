@@ -1,0 +1,1 @@
+"""VMware hypervisor plugin for the CloudStack BOSH CPI."""

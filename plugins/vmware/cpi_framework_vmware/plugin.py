@@ -1,0 +1,11 @@
+"""VMware hypervisor plugin (skeleton: hooks arrive with issue 8)."""
+
+from __future__ import annotations
+
+from cpi_framework.hookspecs import hookimpl
+from cpi_framework.types import HypervisorSpec
+
+
+@hookimpl
+def cpi_hypervisor() -> HypervisorSpec:
+    return HypervisorSpec(name="vmware", cloudstack_type="VMware", stemcell_formats=("cloudstack-ova",))

@@ -1,0 +1,1 @@
+"""XenServer hypervisor plugin for the CloudStack BOSH CPI."""

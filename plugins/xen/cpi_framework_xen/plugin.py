@@ -1,0 +1,11 @@
+"""XenServer hypervisor plugin (skeleton: hooks arrive with issue 8)."""
+
+from __future__ import annotations
+
+from cpi_framework.hookspecs import hookimpl
+from cpi_framework.types import HypervisorSpec
+
+
+@hookimpl
+def cpi_hypervisor() -> HypervisorSpec:
+    return HypervisorSpec(name="xen", cloudstack_type="XenServer", stemcell_formats=("cloudstack-vhdx",))
