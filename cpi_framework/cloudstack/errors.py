@@ -159,9 +159,7 @@ class AsyncJobFailed(CloudStackError):
         jobresult: Any = None,
         object_id: str | None = None,
     ) -> None:
-        super().__init__(
-            f"{command}: job {job_id} failed: {errortext} (errorcode {errorcode})", command=command
-        )
+        super().__init__(f"{command}: job {job_id} failed: {errortext} (errorcode {errorcode})", command=command)
         self.job_id = job_id
         self.errorcode = errorcode
         self.errortext = errortext

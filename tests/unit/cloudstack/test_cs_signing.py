@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from conftest import java_urlencode, server_signature
+from cs_fakes import java_urlencode, server_signature
 from hypothesis import given
 from hypothesis import strategies as st
 
