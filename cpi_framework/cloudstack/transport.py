@@ -1,0 +1,229 @@
+"""One signed HTTP exchange with CloudStack, plus the only retries that are safe.
+
+* Throttling (HTTP 429 / the "api limit" error) is retried for *every* command: the server
+  rejected the request before executing it. Waits follow ``Retry-After`` or the server's
+  "retry after [N] ms", else 1 s doubling to 30 s, within the caller's deadline.
+* Transport faults, non-API 5xx pages and API 530/503 are retried only for read-only commands.
+  A mutating command that loses its answer raises :class:`TransportError`: the caller reads
+  back state (by id or tag) instead of risking a double create.
+* Every attempt is signed afresh (new ``expires``), and nothing secret reaches a message or log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .errors import CloudStackError, ConnectTimeout, ReadTimeout, Throttled, TLSError, TransportError
+from .params import is_read_only, redact_params, scrub
+from .responses import is_transient, parse_response
+from .settings import ClientSettings, RequestStats
+from .signing import encode_query, signed_query
+
+__all__ = ["Transport"]
+
+THROTTLE_FIRST_DELAY = 1.0
+THROTTLE_MAX_DELAY = 30.0
+RETRY_FIRST_DELAY = 0.5
+RETRY_MAX_DELAY = 8.0
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
+
+
+def _public_endpoint(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class Transport:
+    """Sends one command (with safe retries) and returns the unwrapped response object."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        session: requests.Session,
+        logger: logging.Logger,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        stats: RequestStats,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.logger = logger
+        self.clock = clock
+        self._sleep = sleep
+        self.stats = stats
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self.endpoint = _public_endpoint(settings.endpoint)
+        self._secrets: tuple[str, ...] = (settings.api_key, settings.secret_key)
+        _install_urllib3_filter()
+
+    def pause(self, seconds: float) -> None:
+        """Sleep on purpose, and account for it."""
+        if seconds > 0:
+            self.stats.wait_seconds += seconds
+            self._sleep(seconds)
+
+    def request(self, command: str, params: dict[str, str], *, post: bool | None, deadline: float) -> dict[str, Any]:
+        """Send ``command``; retry throttling (any command) and faults (reads) until ``deadline``."""
+        started = self.clock()
+        read_only = is_read_only(command)
+        throttle_delay = THROTTLE_FIRST_DELAY
+        retries = 0
+        while True:
+            try:
+                return self._send_once(command, params, post=post, read_only=read_only)
+            except Throttled as exc:
+                self.stats.throttled += 1
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    waited = self.clock() - started
+                    raise Throttled(
+                        command,
+                        exc.errortext,
+                        waited=waited,
+                        http_status=exc.http_status,
+                        errorcode=exc.errorcode,
+                        cserrorcode=exc.cserrorcode,
+                        hint=f"still throttled after waiting {waited:.1f}s",
+                    ) from None
+                delay = exc.retry_after if exc.retry_after is not None else throttle_delay
+                delay = min(max(delay, 0.1), THROTTLE_MAX_DELAY, remaining)
+                throttle_delay = min(throttle_delay * 2, THROTTLE_MAX_DELAY)
+                self.logger.info("CloudStack throttled %s (%s); waiting %.1fs", command, exc.errortext, delay)
+                self.pause(delay)
+            except CloudStackError as exc:
+                if not read_only or not is_transient(exc) or retries >= self.settings.read_retries:
+                    raise
+                delay = min(RETRY_FIRST_DELAY * 2**retries, RETRY_MAX_DELAY)
+                if self.clock() + delay > deadline:
+                    raise
+                retries += 1
+                self.stats.retries += 1
+                self.logger.warning(
+                    "CloudStack %s failed (%s); retry %d/%d in %.1fs",
+                    command,
+                    exc,
+                    retries,
+                    self.settings.read_retries,
+                    delay,
+                )
+                self.pause(delay)
+
+    def _send_once(self, command: str, params: dict[str, str], *, post: bool | None, read_only: bool) -> dict:
+        settings = self.settings
+        query = signed_query(
+            {"command": command, **params},
+            settings.api_key,
+            settings.secret_key,
+            signature_version3=settings.signature_version3,
+            expires_seconds=settings.expires_seconds,
+            now=self._now(),
+        )
+        secrets = (*self._secrets, query["signature"], quote(query["signature"], safe=""))
+        body = encode_query(query)
+        use_post = (not read_only) if post is None else post
+        if not use_post and len(body) > settings.get_max_bytes:
+            use_post = True
+        method = "POST" if use_post else "GET"
+        self.stats.count(command)
+        if settings.debug:
+            self.logger.debug("CloudStack %s %s %s", method, command, redact_params(params))
+        headers = {"User-Agent": settings.user_agent, "Accept": "application/json"}
+        options: dict[str, Any] = {
+            "timeout": (settings.connect_timeout, settings.read_timeout),
+            "verify": settings.verify,
+            "allow_redirects": False,
+        }
+        if settings.proxies:
+            options["proxies"] = settings.proxies
+        started = time.monotonic()
+        try:
+            if use_post:
+                headers["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
+                response = self.session.post(settings.endpoint, data=body.encode("ascii"), headers=headers, **options)
+            else:
+                response = self.session.get(f"{settings.endpoint}?{body}", headers=headers, **options)
+            text = response.content.decode("utf-8", errors="replace")
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(command, exc, secrets, read_only) from None
+        if settings.debug:
+            self.logger.debug(
+                "CloudStack %s -> HTTP %d, %d bytes in %.3fs",
+                command,
+                response.status_code,
+                len(response.content),
+                time.monotonic() - started,
+            )
+        return parse_response(
+            command,
+            status=response.status_code,
+            headers=response.headers,
+            text=text,
+            endpoint=self.endpoint,
+            secrets=secrets,
+        )
+
+    def _transport_error(
+        self,
+        command: str,
+        exc: requests.exceptions.RequestException,
+        secrets: tuple[str, ...],
+        read_only: bool,
+    ) -> TransportError:
+        """Map a requests exception to ours, with a scrubbed, short reason (no signed URL)."""
+        raw = scrub(str(exc), secrets)
+        match = _ERRNO.search(raw)
+        reason = match.group(0).strip() if match else raw[:300]
+        where = self.endpoint
+        unknown = "" if read_only else f"; {command} may or may not have taken effect"
+        s = self.settings
+        if isinstance(exc, requests.exceptions.SSLError):
+            what = "certificate verification failed" if "CERTIFICATE_VERIFY_FAILED" in raw else "handshake failed"
+            return TLSError(
+                f"{command}: TLS {what} for {where}: {reason}; if the server uses a self-signed or "
+                "private CA certificate, set cloudstack.ca_cert to that CA (PEM)",
+                command=command,
+                endpoint=where,
+            )
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return ConnectTimeout(
+                f"{command}: could not connect to {where} within {s.connect_timeout:g}s",
+                command=command,
+                endpoint=where,
+            )
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return ReadTimeout(
+                f"{command}: no answer from {where} within {s.read_timeout:g}s{unknown}",
+                command=command,
+                endpoint=where,
+            )
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return TransportError(f"{command}: proxy error reaching {where}: {reason}", command=command, endpoint=where)
+        kind = "connection to" if isinstance(exc, requests.exceptions.ConnectionError) else "request to"
+        return TransportError(f"{command}: {kind} {where} failed: {reason}{unknown}", command=command, endpoint=where)
+
+
+class _SignedUrlFilter(logging.Filter):
+    """urllib3 logs each request line (``GET /client/api?...&apikey=..&signature=..``) at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _install_urllib3_filter() -> None:
+    target = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _SignedUrlFilter) for f in target.filters):
+        target.addFilter(_SignedUrlFilter())
