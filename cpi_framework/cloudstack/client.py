@@ -1,0 +1,222 @@
+"""The CloudStack API client: sync calls, pagination, exact-name lookups, async jobs.
+
+Knows nothing of BOSH. Time is injected (``clock``/``sleep``) so every wait is testable without
+sleeping, and one ``requests.Session`` per client gives connection reuse.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from .errors import CloudStackError, UnexpectedResponse
+from .jobs import AsyncJob, JobResult, wait_jobs
+from .params import flatten_params
+from .settings import MAX_THROTTLE_WAIT, ClientSettings, RequestStats
+from .transport import Transport
+
+__all__ = ["CloudStackClient"]
+
+MAX_PAGES = 10_000
+
+
+class CloudStackClient:
+    """Talks to one CloudStack endpoint; see ``docs/cloudstack-client.md`` for the guarantees."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.logger = logger or logging.getLogger(__name__)
+        self.clock = clock
+        self._own_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self._stats = RequestStats()
+        self._transport = Transport(
+            settings,
+            session=self.session,
+            logger=self.logger,
+            clock=clock,
+            sleep=sleep,
+            stats=self._stats,
+            now=now,
+        )
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._stats
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> CloudStackClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- sync calls -----------------------------------------------------------------------
+
+    def _deadline(self, timeout: float | None) -> float:
+        """Absolute deadline for throttle waits: the call's job timeout, at most 20 minutes."""
+        budget = self.settings.job_timeout if timeout is None else timeout
+        return self.clock() + min(budget, MAX_THROTTLE_WAIT)
+
+    def _call(
+        self, command: str, flat: dict[str, str], *, post: bool | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return self._transport.request(command, flat, post=post, deadline=self._deadline(timeout))
+
+    def call(self, command: str, params: Mapping[str, Any] | None = None, *, post: bool | None = None) -> dict:
+        """Run ``command`` and return the object under the response's single top-level key.
+
+        ``post=None`` picks GET for reads (``list*``/``get*``/``query*``) and POST for the rest;
+        ``True`` forces POST; ``False`` asks for GET. A query longer than ``get_max_bytes`` (user
+        data) always goes as POST.
+        """
+        return self._call(command, flatten_params(params), post=post)
+
+    def list(
+        self,
+        command: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        pagesize: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Every item of a ``list*`` command, over all pages (``page``/``pagesize``).
+
+        Stops at ``count`` items or at a short or empty page. Items are de-duplicated by ``id``
+        (objects created while paging shift pages). ``key`` names the list when the response
+        holds more than one; by default it is the one key besides ``count``.
+        """
+        flat = flatten_params(params)
+        items: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        for page in range(1, MAX_PAGES + 1):
+            response = self._call(command, {**flat, "page": str(page), "pagesize": str(pagesize)})
+            batch = _list_items(command, response, key)
+            for item in batch:
+                ident = item.get("id") if isinstance(item, dict) else None
+                if ident is not None:
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                items.append(item)
+            count = _to_int(response.get("count"))
+            if len(batch) < pagesize or (count is not None and len(items) >= count):
+                return items
+        raise UnexpectedResponse(command, f"more than {MAX_PAGES} pages; the server seems to ignore 'page'")
+
+    def find_by_name(
+        self, command: str, name: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Items whose ``name`` equals ``name`` exactly (the server's ``name=`` may match substrings)."""
+        items = self.list(command, {**(params or {}), "name": name}, key=key)
+        return [item for item in items if item.get("name") == name]
+
+    # -- async jobs -----------------------------------------------------------------------
+
+    def _submit(self, command: str, params: Mapping[str, Any] | None, timeout: float | None) -> AsyncJob | dict:
+        response = self._call(command, flatten_params(params), timeout=timeout)
+        job_id = response.get("jobid")
+        if job_id is None:
+            return response
+        object_id = response.get("id")
+        return AsyncJob(str(job_id), command, str(object_id) if object_id is not None else None)
+
+    def submit(self, command: str, params: Mapping[str, Any] | None = None) -> AsyncJob:
+        """Start an async command; the caller waits later (``wait``/``wait_all``)."""
+        job = self._submit(command, params, None)
+        if not isinstance(job, AsyncJob):
+            raise UnexpectedResponse(command, "no jobid in the answer; is this command asynchronous?")
+        return job
+
+    def wait(self, job: AsyncJob, *, timeout: float | None = None, operation: str | None = None) -> dict:
+        """The job's ``jobresult`` object; raises AsyncJobFailed/AsyncJobTimeout or a poll error."""
+        (result,) = self.wait_all([job], timeout=timeout, operation=operation)
+        if isinstance(result, CloudStackError):
+            raise result
+        return result
+
+    def wait_all(
+        self, jobs: Sequence[AsyncJob], *, timeout: float | None = None, operation: str | None = None
+    ) -> list[JobResult]:
+        """Wait for several jobs at once (interleaved polls, one deadline); results in order."""
+        budget = self.settings.job_timeout if timeout is None else timeout
+
+        def query(job: AsyncJob, deadline: float) -> dict[str, Any]:
+            return self._transport.request("queryAsyncJobResult", {"jobid": job.job_id}, post=False, deadline=deadline)
+
+        def count_poll() -> None:
+            self._stats.polls += 1
+
+        return wait_jobs(
+            list(jobs),
+            query=query,
+            clock=self.clock,
+            pause=self._transport.pause,
+            timeout=max(budget, 0.0),
+            count_poll=count_poll,
+            logger=self.logger,
+            operation=operation,
+        )
+
+    def call_async(
+        self,
+        command: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        operation: str | None = None,
+    ) -> dict:
+        """Submit and wait; ``timeout`` (default ``settings.job_timeout``) bounds the whole call.
+
+        ``operation`` names the timeout bucket in messages. A command that answers synchronously
+        (no ``jobid``) returns its answer directly.
+        """
+        budget = self.settings.job_timeout if timeout is None else timeout
+        start = self.clock()
+        job = self._submit(command, params, budget)
+        if not isinstance(job, AsyncJob):
+            return job
+        return self.wait(job, timeout=budget - (self.clock() - start), operation=operation)
+
+
+def _to_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _list_items(command: str, response: dict[str, Any], key: str | None) -> list[Any]:
+    """The list inside a list response; ``{}`` (CloudStack's empty answer) gives ``[]``."""
+    if key is None:
+        candidates = [k for k in response if k != "count"]
+        if len(candidates) > 1:
+            candidates = [k for k in candidates if isinstance(response[k], list)]
+        if not candidates:
+            return []
+        if len(candidates) > 1:
+            raise UnexpectedResponse(
+                command, f"several lists in the answer ({', '.join(sorted(candidates))}); pass key="
+            )
+        key = candidates[0]
+    batch = response.get(key) or []
+    if not isinstance(batch, list):
+        raise UnexpectedResponse(command, f"'{key}' is not a list")
+    return batch
