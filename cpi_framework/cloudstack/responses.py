@@ -85,6 +85,8 @@ def parse_response(
             raise _with_hint(api_error(command, text_, http_status=status, errorcode=None), headers)
         kind = headers.get("Content-Type", "no content type")
         reason = "empty body" if not text.strip() else f"not a JSON object ({kind})"
+        if 300 <= status < 400:  # redirects are not followed: they would replay signed params elsewhere
+            reason = f"redirect to {scrub(headers.get('Location', '?'), secrets)}"
         raise UnexpectedResponse(
             command, reason, http_status=status, endpoint=endpoint, snippet=_snippet(text, secrets)
         )

@@ -43,6 +43,9 @@ class ClientSettings:
             raise ValueError("CloudStack endpoint must not carry a query string")
         if self.job_timeout <= 0 or self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("CloudStack timeouts must be positive")
+        if not 0 < self.expires_seconds <= 900:
+            # servers enforcing timestamps reject an expiry more than 15 minutes ahead
+            raise ValueError("CloudStack signature expiry must be between 1 and 900 seconds")
 
 
 @dataclass

@@ -298,3 +298,18 @@ def test_settings_validate_endpoint() -> None:
     with pytest.raises(ValueError):
         ClientSettings(endpoint="cloud.example/client/api", api_key="k", secret_key="s")
     assert "s3cr3t" not in repr(ClientSettings(endpoint="https://h/client/api", api_key="k", secret_key="s3cr3t"))
+
+
+def test_redirect_is_not_followed(api: FakeApi, client: CloudStackClient) -> None:
+    api.on("listZones", (301, "", {"Location": "https://other.example/client/api?apikey=AK&signature=S"}))
+    with pytest.raises(UnexpectedResponse) as info:
+        client.call("listZones")
+    assert "redirect to https://other.example/client/api?***" in str(info.value)
+    assert len(api.calls) == 1
+
+
+def test_settings_bound_the_signature_expiry() -> None:
+    from cpi_framework.cloudstack import ClientSettings
+
+    with pytest.raises(ValueError):
+        ClientSettings(endpoint="https://h/client/api", api_key="k", secret_key="s", expires_seconds=3600)
