@@ -148,6 +148,7 @@ class Transport:
         if settings.proxies:
             options["proxies"] = settings.proxies
         started = time.monotonic()
+        failure: TransportError | None = None
         try:
             if use_post:
                 headers["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
@@ -156,7 +157,11 @@ class Transport:
                 response = self.session.get(f"{settings.endpoint}?{body}", headers=headers, **options)
             text = response.content.decode("utf-8", errors="replace")
         except requests.exceptions.RequestException as exc:
-            raise self._transport_error(command, exc, secrets, read_only) from None
+            failure = self._transport_error(command, exc, secrets, read_only)
+        if failure is not None:
+            # raised outside the handler: the requests exception (its text holds the signed URL)
+            # must not ride along as __context__ into tracebacks or error reporters
+            raise failure
         if settings.debug:
             self.logger.debug(
                 "CloudStack %s -> HTTP %d, %d bytes in %.3fs",
@@ -186,7 +191,8 @@ class Transport:
         match = _ERRNO.search(raw)
         reason = match.group(0).strip() if match else raw[:300]
         where = self.endpoint
-        unknown = "" if read_only else f"; {command} may or may not have taken effect"
+        not_sent = any(m in raw for m in ("Failed to establish a new connection", "Failed to resolve"))
+        unknown = "" if read_only or not_sent else f"; {command} may or may not have taken effect"
         s = self.settings
         if isinstance(exc, requests.exceptions.SSLError):
             what = "certificate verification failed" if "CERTIFICATE_VERIFY_FAILED" in raw else "handshake failed"

@@ -251,7 +251,8 @@ def test_secrets_never_in_messages_or_logs(api: FakeApi, make_client, caplog: py
         for secret in [API_KEY, SECRET, "pw-123", "c2VjcmV0", *signatures]:
             assert secret not in text
     assert "<8 bytes>" in caplog.text  # debug logging shows the request, redacted
-    assert info.value.__cause__ is None  # the requests exception (with the signed URL) is not chained
+    # the requests exception (with the signed URL) is neither chained nor attached as context
+    assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 def test_debug_off_logs_no_requests(api: FakeApi, client: CloudStackClient, caplog: pytest.LogCaptureFixture) -> None:
