@@ -169,6 +169,8 @@ def is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, cs.TransportError | cs.AsyncJobTimeout | cs.Throttled):
         return True
+    if isinstance(exc, cs.ApiError) and exc.http_status == 503:  # maintenance: rejected before it ran
+        return True
     text = (getattr(exc, "errortext", None) or str(exc)).lower()
     return any(marker in text for marker in _TRANSIENT_MARKERS)
 

@@ -144,7 +144,8 @@ def build_manager(chain: list[LoadedPlugin]) -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{exc.plugin_name}' implements an unknown hook: {exc}") from exc
+        name = pm.get_name(exc.plugin) or "?"
+        raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
     return pm
 
 

@@ -1,0 +1,55 @@
+"""Core test configuration: paths and a minimal valid config file.
+
+Tests that need the simulator or the real CPI process opt in with
+``pytest_plugins = ["cpi_framework.testing"]`` in their own directory's conftest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def minimal_config(tmp_path: Path) -> Path:
+    """A valid config pointing at a closed port: methods that touch the network fail fast."""
+    path = tmp_path / "cpi.json"
+    path.write_text(
+        json.dumps(
+            {
+                "cloudstack": {
+                    "endpoint": "http://127.0.0.1:9/client/api",
+                    "api_key": "test-api-key-0123",
+                    "secret_access_key": "test-secret-key-4567",
+                    "default_zone": "zone-xen",
+                    "timeouts": {"default": 5},
+                    "connect_timeout": 2,
+                }
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def cpi_command() -> list[str]:
+    """The installed console script, as the release's bin/cpi runs it."""
+    script = Path(sys.executable).parent / "cloudstack-cpi"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cpi_framework"]
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    """The director's environment: only PATH, HOME and TMPDIR (reference cpi-contract §1.1)."""
+    return {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+    }
