@@ -1,0 +1,1 @@
+"""Operator tools under ``cloudstack-cpi COMMAND``: each module offers ``main(argv) -> int``."""

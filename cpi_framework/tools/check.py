@@ -1,0 +1,464 @@
+"""``cloudstack-cpi check``: validate the config, then the cloud it points at, one line per fact.
+
+Every check is read-only: nothing is created, uploaded or tagged. The order follows what
+depends on what (no zone checks without working keys), and each failure carries the fix.
+Template-upload permission is read from ``listApis`` (the commands the account's role may
+call) and the account's template/secondary-storage limits, never by requesting upload
+parameters, because ``getUploadParamsForTemplate`` already creates a template record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from cpi_framework.tools.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CloudConfigError,
+    az_zones,
+    cloud_config_summary,
+    color,
+    common_options,
+    disk_types,
+    load_cloud_config,
+    make_parser,
+    network_refs,
+    print_json,
+    run_tool,
+    tool_context,
+    vm_types,
+)
+
+if TYPE_CHECKING:
+    from cpi_framework.config import Config
+    from cpi_framework.context import CallContext
+
+STATUSES = ("pass", "warn", "fail", "skip")
+
+
+@dataclass
+class Result:
+    check: str
+    status: str
+    message: str
+    fix: str = ""
+
+
+class Checker:
+    """Runs the checks in order, collecting one :class:`Result` each; stops where later ones cannot run."""
+
+    def __init__(self, config_path: str, cloud_config_path: str | None, *, verbose: bool = False) -> None:
+        self.config_path = config_path
+        self.cloud_config_path = cloud_config_path
+        self.verbose = verbose
+        self.results: list[Result] = []
+        self.ctx: CallContext | None = None
+        self.capabilities: dict[str, Any] = {}
+
+    def add(self, check: str, status: str, message: str, fix: str = "") -> Result:
+        result = Result(check, status, message, fix)
+        self.results.append(result)
+        return result
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "fail" for r in self.results)
+
+    def run(self) -> list[Result]:
+        config = self.check_config()
+        cloud = self.check_cloud_config_file()
+        if config is None:
+            return self.results
+        # retries are reported by the failing line itself, so only errors reach stderr
+        self.ctx = tool_context(config, "check", verbose=self.verbose, level=logging.ERROR)
+        try:
+            if not self.check_plugin() or not self.check_endpoint():
+                return self.results
+            zone = self.check_zone(config.cloudstack.default_zone, "zone")
+            for extra in config.cloudstack.stemcell_zones:
+                self.check_zone(extra, f"stemcell zone {extra}")
+            self.check_offerings(config)
+            self.check_key_pair(config)
+            self.check_os_type(config)
+            if cloud is not None:
+                self.check_cloud_config(cloud, zone)
+            self.check_template_upload(config, zone)
+            self.report_throttling()
+        finally:
+            self.ctx.close()
+        return self.results
+
+    # -- config ------------------------------------------------------------------------------
+
+    def check_config(self) -> Config | None:
+        from cpi_framework.config import flatten_errors, load_config
+        from cpi_framework.errors import ConfigError
+
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            if isinstance(exc.messages, dict):
+                for key, text in flatten_errors(exc.messages):
+                    self.add("config", "fail", f"{self.config_path}: {key}: {text}", _config_fix(key, text))
+            else:
+                self.add("config", "fail", str(exc), "fix the file (JSON or YAML holding the job's properties)")
+            return None
+        self.add("config", "pass", f"{self.config_path} is valid (hypervisor plugin '{config.cloudstack.hypervisor}')")
+        return config
+
+    def check_cloud_config_file(self) -> dict[str, Any] | None:
+        if not self.cloud_config_path:
+            return None
+        try:
+            cloud = load_cloud_config(self.cloud_config_path)
+        except CloudConfigError as exc:
+            self.add("cloud-config", "fail", str(exc), "pass the output of 'bosh cloud-config' (YAML)")
+            return None
+        self.add("cloud-config", "pass", f"{self.cloud_config_path}: {cloud_config_summary(cloud)}")
+        return cloud
+
+    def check_plugin(self) -> bool:
+        from cpi_framework.errors import PluginError
+        from cpi_framework.plugin_host import PluginHost
+
+        assert self.ctx is not None
+        name = self.ctx.config.cloudstack.hypervisor
+        try:
+            plugins = PluginHost(name)
+            kind = plugins.cloudstack_type
+        except PluginError as exc:
+            self.add("plugin", "fail", str(exc), "install the plugin (pip install …) or fix cloudstack.hypervisor; "
+                     "'cloudstack-cpi plugins' lists what is installed")
+            return False
+        self.ctx.plugins = plugins
+        self.ctx.config = self.ctx.config.with_plugin_defaults(plugins.defaults)
+        chain = " → ".join(p.spec.name for p in plugins.chain)
+        self.add("plugin", "pass", f"plugin '{name}' loaded (chain {chain}, CloudStack hypervisor {kind})")
+        return True
+
+    # -- cloud -------------------------------------------------------------------------------
+
+    def check_endpoint(self) -> bool:
+        """One cheap read (listCapabilities) proves reachability, TLS and the keys together."""
+        from cpi_framework.cloudstack import (
+            ApiError,
+            AuthenticationError,
+            CloudStackError,
+            TLSError,
+            TransportError,
+            UnexpectedResponse,
+        )
+
+        assert self.ctx is not None
+        cs = self.ctx.config.cloudstack
+        try:
+            self.capabilities = self.ctx.client.call("listCapabilities").get("capability") or {}
+        except TLSError as exc:
+            fix = ("put the CA certificate (PEM) of the endpoint in cloudstack.ca_cert" if not cs.ca_cert else
+                   "cloudstack.ca_cert does not verify this server's certificate: use the CA that signed it, and "
+                   "check that the certificate names the endpoint's host")
+            self.add("endpoint", "fail", f"TLS verification failed for {cs.endpoint}: {exc}", fix)
+            return False
+        except UnexpectedResponse as exc:
+            self.add("endpoint", "fail", str(exc), "cloudstack.endpoint must be the API URL, e.g. "
+                     "https://cloud.example.com/client/api")
+            return False
+        except TransportError as exc:
+            self.add("endpoint", "fail", f"cannot reach {cs.endpoint}: {exc}",
+                     "check cloudstack.endpoint, the network path from this host, and cloudstack.proxy_*")
+            return False
+        except AuthenticationError as exc:
+            self.add("endpoint", "pass", f"{cs.endpoint} answers{_tls_note(cs)}")
+            self.add("keys", "fail", f"the API rejected the keys: {exc.errortext}",
+                     "set cloudstack.api_key and cloudstack.secret_access_key to a key pair of an enabled user "
+                     "(CloudStack UI: Accounts → user → Generate keys); also check this host's clock")
+            return False
+        except (ApiError, CloudStackError) as exc:
+            self.add("endpoint", "pass", f"{cs.endpoint} answers{_tls_note(cs)}")
+            self.add("keys", "fail", f"listCapabilities failed: {exc}", "the account's role must allow read commands")
+            return False
+        self.add("endpoint", "pass", f"{cs.endpoint} answers{_tls_note(cs)}",
+                 "" if cs.endpoint.startswith("https://") else "plain HTTP: prefer an https:// endpoint")
+        if cs.endpoint.startswith("http://"):
+            self.results[-1].status = "warn"
+        version = self.capabilities.get("cloudstackversion", "unknown")
+        self.add("keys", "pass", f"API key accepted (CloudStack {version})")
+        return True
+
+    def check_zone(self, name: str, label: str) -> dict[str, Any] | None:
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        try:
+            zone = catalog.zone(self.ctx, name)
+        except CloudError as exc:
+            self.add(label, "fail", str(exc), "set cloudstack.default_zone (or the AZ's zone) to one of the "
+                     "available zones")
+            return None
+        wanted = self.ctx.plugins.cloudstack_type
+        kinds = sorted({h.get("name", "") for h in self.ctx.client.list("listHypervisors", {"zoneid": zone["id"]})})
+        if kinds and wanted not in kinds:
+            plugin = self.ctx.config.cloudstack.hypervisor
+            self.add(label, "fail", f"zone '{name}' runs {', '.join(kinds)}, but plugin '{plugin}' deploys {wanted}",
+                     _hypervisor_fix(kinds))
+        else:
+            self.add(label, "pass", f"zone '{name}' exists ({zone['id']}), hypervisor {', '.join(kinds) or wanted}")
+        return zone
+
+    def check_offerings(self, config: Config) -> None:
+        for prop, name, where in (
+            ("cpi.default_disk_offering", config.cpi.default_disk_offering, "disk type a disk_offering"),
+            ("cpi.default_ephemeral_disk_offering", config.cpi.default_ephemeral_disk_offering,
+             "VM type an ephemeral_disk_offering"),
+        ):
+            if not name:
+                self.add(prop, "warn", f"{prop} is not set", f"set it to a custom-size disk offering, or give every "
+                         f"{where}")
+                continue
+            self.disk_offering(prop, name, size_mb=None)
+
+    def disk_offering(self, label: str, name: str, *, size_mb: int | None) -> dict[str, Any] | None:
+        """An offering must exist; a fixed-size one only fits requests of its own size."""
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        try:
+            offering = catalog.disk_offering(self.ctx, name)
+        except CloudError as exc:
+            self.add(label, "fail", str(exc), "name an existing disk offering (or its id)")
+            return None
+        if offering.get("iscustomized"):
+            self.add(label, "pass", f"disk offering '{name}' exists (custom size)")
+        elif size_mb is None:
+            self.add(label, "warn", f"disk offering '{name}' has a fixed size of {offering.get('disksize')} GB",
+                     "disks of any other size need a custom-size offering here")
+        elif int(offering.get("disksize") or 0) * 1024 < size_mb:
+            self.add(label, "fail", f"disk offering '{name}' is {offering.get('disksize')} GB fixed, smaller than "
+                     f"the {size_mb} MB asked for", "use a custom-size offering or a larger one")
+        else:
+            self.add(label, "pass", f"disk offering '{name}' exists ({offering.get('disksize')} GB fixed)")
+        return offering
+
+    def compute_offering(self, label: str, name: str, *, custom: bool) -> None:
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        try:
+            offering = catalog.service_offering(self.ctx, name)
+        except CloudError as exc:
+            self.add(label, "fail", str(exc), "name an existing compute offering (or its id)")
+            return
+        if custom and not offering.get("iscustomized"):
+            self.add(label, "fail", f"compute offering '{name}' is not customizable but cpu/ram are set",
+                     "use a custom compute offering with cpu/ram, or drop cpu/ram")
+        else:
+            self.add(label, "pass", f"compute offering '{name}' exists")
+
+    def check_key_pair(self, config: Config) -> None:
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        name = config.cloudstack.default_key_name
+        if not name:
+            self.add("key pair", "skip", "cloudstack.default_key_name is not set (VMs get no SSH key)")
+            return
+        try:
+            catalog.key_pair(self.ctx, name)
+        except CloudError as exc:
+            self.add("key pair", "fail", str(exc), "create it (CloudStack UI: SSH Key Pairs) or fix "
+                     "cloudstack.default_key_name")
+            return
+        self.add("key pair", "pass", f"SSH key pair '{name}' exists")
+
+    def check_os_type(self, config: Config) -> None:
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        wanted = config.cloudstack.stemcell_os_type
+        if not wanted:
+            return
+        try:
+            catalog.os_type(self.ctx, wanted)
+        except CloudError as exc:
+            self.add("os type", "fail", str(exc), "set cloudstack.stemcell_os_type to an OS type description")
+            return
+        self.add("os type", "pass", f"OS type '{wanted}' exists")
+
+    def check_cloud_config(self, cloud: dict[str, Any], default_zone: dict[str, Any] | None) -> None:
+        from cpi_framework.errors import CloudError
+        from cpi_framework.services import catalog
+
+        assert self.ctx is not None
+        zones: dict[str | None, dict[str, Any] | None] = {None: default_zone}
+        for az, zone_name in az_zones(cloud).items():
+            zones[az] = self.check_zone(zone_name, f"az {az}") if zone_name else default_zone
+        for item in vm_types(cloud):
+            label = f"vm_type {item.name}"
+            if item.compute_offering:
+                self.compute_offering(label, item.compute_offering, custom=item.custom_compute)
+            offering = item.ephemeral_disk_offering or self.ctx.config.cpi.default_ephemeral_disk_offering
+            if offering and item.ephemeral_mb:
+                self.disk_offering(f"{label} ephemeral", offering, size_mb=item.ephemeral_mb)
+        for item in disk_types(cloud):
+            offering = item.disk_offering or self.ctx.config.cpi.default_disk_offering
+            if offering:
+                self.disk_offering(f"disk_type {item.name}", offering, size_mb=item.size_mb)
+        for net in network_refs(cloud):
+            zone = zones.get(net.az, default_zone)
+            label = f"network {net.network}" + (f" (az {net.az})" if net.az else "")
+            if zone is None:
+                self.add(label, "skip", "its zone could not be checked")
+                continue
+            try:
+                found = catalog.network(self.ctx, zone["id"], net.name)
+            except CloudError as exc:
+                self.add(label, "fail", f"{exc} in zone '{zone.get('name')}'",
+                         "set the subnet's cloud_properties.name to a network of that zone")
+                continue
+            provider = _userdata_provider(found)
+            if provider is None:
+                self.add(label, "fail", f"network '{net.name}' offers no UserData service: agents cannot read "
+                         "their settings", "use a network whose offering has UserData (VirtualRouter or "
+                         "ConfigDrive)")
+            else:
+                self.add(label, "pass", f"network '{net.name}' exists, user data via {provider}")
+
+    def check_template_upload(self, config: Config, zone: dict[str, Any] | None) -> None:
+        from cpi_framework.cloudstack import ApiError
+
+        assert self.ctx is not None
+        mode = config.cloudstack.stemcell_upload_mode
+        command = "getUploadParamsForTemplate" if mode == "direct" else "registerTemplate"
+        try:
+            apis = self.ctx.client.list("listApis", {"name": command})
+        except ApiError as exc:
+            self.add("template upload", "warn", f"cannot tell whether {command} is allowed (listApis: "
+                     f"{exc.errortext})", "ask the cloud admin whether the account's role allows it")
+            apis = None
+        if apis is not None and not any(a.get("name") == command for a in apis):
+            other = "url" if mode == "direct" else "direct"
+            self.add("template upload", "fail", f"the account's role may not call {command} "
+                     f"(stemcell_upload_mode {mode})", f"ask for the permission, or try stemcell_upload_mode {other}")
+            return
+        limits = self._limits()
+        if limits.get("4") == 0 or limits.get("11") == 0:
+            which = "template" if limits.get("4") == 0 else "secondary storage"
+            self.add("template upload", "fail", f"the account's {which} limit is 0",
+                     "ask the cloud admin to raise the account's resource limits")
+            return
+        if config.cloudstack.stemcell_public_visibility and self.capabilities.get("userpublictemplateenabled") is False:
+            self.add("template upload", "fail", "stemcell_public_visibility is set but users may not make "
+                     "templates public", "set cloudstack.stemcell_public_visibility to false")
+            return
+        if apis is not None:
+            left = "unlimited" if limits.get("4", -1) < 0 else f"limit {limits['4']}"
+            self.add("template upload", "pass", f"{command} allowed ({mode} mode), templates {left}")
+
+    def _limits(self) -> dict[str, int]:
+        from cpi_framework.cloudstack import ApiError
+
+        assert self.ctx is not None
+        try:
+            rows = self.ctx.client.list("listResourceLimits", {})
+        except ApiError:
+            return {}
+        return {str(r.get("resourcetype")): int(r.get("max", -1)) for r in rows if r.get("max") is not None}
+
+    def report_throttling(self) -> None:
+        caps = self.capabilities
+        limit, interval = caps.get("apilimitmax"), caps.get("apilimitinterval")
+        if limit is None:
+            self.add("api limits", "skip", "the cloud does not report API throttling (listCapabilities)")
+        elif int(limit) <= 0:
+            self.add("api limits", "pass", "API throttling is off")
+        else:
+            rate = int(limit) / max(float(interval or 1), 1.0)
+            status = "warn" if rate < 2 else "pass"
+            self.add("api limits", status, f"API throttling: {limit} requests per {interval or 1} s per account",
+                     "the CPI waits out throttling (429), but deploys will be slow; ask for a higher "
+                     "api.throttling.max" if status == "warn" else "")
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _config_fix(key: str, text: str) -> str:
+    if text == "unknown key":
+        return f"remove '{key}' (keys of the seed's Java daemon are not used) or fix its spelling"
+    if text == "missing required key":
+        return f"set '{key}'"
+    return f"fix the value of '{key}'"
+
+
+def _tls_note(cs: Any) -> str:
+    if not cs.endpoint.startswith("https://"):
+        return " (plain HTTP, not encrypted)"
+    return ", TLS verified with cloudstack.ca_cert" if cs.ca_cert else ", TLS verified"
+
+
+def _hypervisor_fix(kinds: list[str]) -> str:
+    from cpi_framework.manager import discover
+    from cpi_framework.plugin_host import PluginHost
+
+    names = []
+    for name in sorted(discover()):
+        try:
+            if PluginHost(name).cloudstack_type in kinds:
+                names.append(name)
+        except Exception:  # a broken plugin must not hide the advice
+            continue
+    if names:
+        return f"set cloudstack.hypervisor to {' or '.join(names)}, or choose a zone of the plugin's hypervisor"
+    return "install a plugin for that hypervisor, or choose a zone of the plugin's hypervisor"
+
+
+def _userdata_provider(network: dict[str, Any]) -> str | None:
+    for service in network.get("service") or []:
+        if service.get("name") == "UserData":
+            providers = [p.get("name") for p in service.get("provider") or [] if p.get("name")]
+            return ", ".join(providers) or "unknown provider"
+    return None
+
+
+def render(results: list[Result], stream: Any = None) -> None:
+    out = stream or sys.stdout
+    marks = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "skip": ("SKIP", "dim")}
+    width = max((len(r.check) for r in results), default=0)
+    for r in results:
+        mark, hue = marks[r.status]
+        out.write(f"{color(mark, hue, out)}  {r.check.ljust(width)}  {r.message}\n")
+        if r.fix and r.status in ("fail", "warn"):
+            out.write(f"{' ' * (width + 8)}fix: {r.fix}\n")
+    counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
+    out.write(", ".join(f"{n} {s}" for s, n in counts.items() if n) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = make_parser(
+        "check", "Validate the CPI config, then the CloudStack cloud it points at (read-only).",
+        parents=[common_options()],
+        epilog="Each line is PASS, WARN, FAIL or SKIP; failures and warnings say how to fix them.\n"
+               "Exit status: 0 when nothing failed, 1 when a check failed, 2 on a usage error.",
+    )
+    parser.add_argument("--cloud-config", metavar="PATH",
+                        help="a BOSH cloud-config (YAML) whose AZs, VM/disk types and networks are checked too")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        checker = Checker(args.config, args.cloud_config, verbose=args.verbose)
+        results = checker.run()
+        if args.json:
+            print_json({"ok": not checker.failed, "checks": [asdict(r) for r in results]})
+        else:
+            render(results)
+        return EXIT_FAILED if checker.failed else EXIT_OK
+
+    return run_tool(body)
