@@ -1,0 +1,24 @@
+"""Docs generated from code stay in step with it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_configuration_reference_is_current():
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_config_reference.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_first_code_block_holds_the_two_commands():
+    text = (REPO / "README.md").read_text()
+    block = text.split("```", 2)[1].split("\n", 1)[1]
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert commands == ["bash scripts/demo", "bash scripts/test"]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/test" in ci
