@@ -22,3 +22,11 @@ def test_readme_first_code_block_holds_the_two_commands():
     assert commands == ["bash scripts/demo", "bash scripts/test"]
     ci = (REPO / ".ci" / "run").read_text()
     assert "bash scripts/test" in ci
+
+
+def test_public_api_is_sorted_and_resolves():
+    import cpi_framework
+
+    assert cpi_framework.__all__ == sorted(cpi_framework.__all__)
+    for name in cpi_framework.__all__:
+        assert getattr(cpi_framework, name) is not None
