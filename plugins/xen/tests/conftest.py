@@ -1,0 +1,13 @@
+"""Opt in to the framework's test kit and pin the shared suites to this plugin's hypervisor."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["cpi_framework.testing"]
+
+
+@pytest.fixture(scope="session")
+def hypervisor() -> str:
+    """The simulator zone (and plugin) the shared contract suite runs against."""
+    return "xen"
