@@ -1,0 +1,60 @@
+"""``python -m cloudstack_simulator`` / ``cloudstack-cpi simulator``: run a simulator until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .config import ConfigError
+from .simulator import Simulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cloudstack-simulator",
+                                description="Run the CloudStack API simulator until SIGINT/SIGTERM.")
+    p.add_argument("--config", help="YAML/JSON config (deep-merged over the bundled default.yml); "
+                                    "bundled examples: default.yml, xen.yml, kvm.yml, vmware.yml")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument("--tls-cert", help="PEM certificate (serve HTTPS)")
+    p.add_argument("--tls-key", help="PEM private key")
+    p.add_argument("--json", action="store_true", help="print the start-up facts as one JSON line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("--tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    try:
+        sim = Simulator(config=args.config, host=args.host, port=args.port, tls=tls)
+    except (ConfigError, OSError) as err:
+        print(f"cloudstack simulator: {err}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with sim:
+            facts = {"endpoint": sim.endpoint, "api_key": sim.api_key, "secret_key": sim.secret_key,
+                     "admin": f"{sim.base_url}/_sim/"}
+            if args.json:
+                print(json.dumps(facts), flush=True)
+            else:
+                for key, value in facts.items():
+                    print(f"{key}: {value}", flush=True)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0

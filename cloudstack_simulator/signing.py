@@ -1,0 +1,98 @@
+"""Request signature verification, written from the management server's algorithm.
+
+Reference §1.2 (``ApiServer.verifyRequest``): sort the parameter names *as sent*
+(Java ``String`` order), skip ``signature``, join ``name=URLEncoder(value)`` with ``&``
+(names not encoded, ``+`` -> ``%20``), lowercase the whole string, HMAC-SHA1 with the
+secret key, base64.  §1.4: with ``signatureVersion=3`` the ``expires`` parameter is
+mandatory and an expired request is rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+__all__ = ["java_urlencode", "string_to_sign", "sign", "verify", "parse_expires", "ExpiresError"]
+
+
+class ExpiresError(ValueError):
+    """``expires`` missing, unparsable, expired or (when enforced) too far ahead."""
+
+
+def java_urlencode(value: str) -> str:
+    """``java.net.URLEncoder.encode(value, "UTF-8").replaceAll("\\+", "%20")``.
+
+    Java leaves ``A-Za-z0-9 . - * _`` alone and encodes everything else, ``~`` included
+    (reference §1.2 table: Python's ``quote`` treats ``~`` as unreserved, Java does not).
+    """
+    return quote(value, safe="*").replace("~", "%7E")
+
+
+def _java_sort_key(name: str) -> list[int]:
+    """Java ``String.compareTo`` order: UTF-16 code units, case-sensitive."""
+    return list(name.encode("utf-16-be"))
+
+
+def string_to_sign(params: dict[str, str]) -> str:
+    """The lowercased string the server signs: every parameter except ``signature``."""
+    names = sorted((n for n in params if n.lower() != "signature"), key=_java_sort_key)
+    return "&".join(f"{n}={java_urlencode(params[n])}" for n in names).lower()
+
+
+def sign(params: dict[str, str], secret: str) -> str:
+    """Base64 HMAC-SHA1 of :func:`string_to_sign` keyed with ``secret``."""
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign(params).encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def verify(params: dict[str, str], secret: str) -> bool:
+    """Constant-time comparison of the sent ``signature`` with the expected one."""
+    sent = next((v for k, v in params.items() if k.lower() == "signature"), None)
+    if not sent:
+        return False
+    return hmac.compare_digest(sign(params, secret).encode(), sent.encode())
+
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_expires(text: str) -> datetime:
+    """Parse like ``DateUtil.parseTZDateString``: ``yyyy-MM-dd'T'HH:mm:ssZ`` (``+0000``),
+    ISO offsets (``+00:00``), instants (``...Z``) and millisecond variants."""
+    m = _ISO.match(text.strip())
+    if not m:
+        raise ExpiresError(f"unparsable expires {text!r}")
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    if tz == "Z":
+        offset = timedelta(0)
+    else:
+        sign_ = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = sign_ * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone(offset))
+
+
+def check_expires(params: dict[str, str], now: datetime, enforce: bool = False,
+                  max_ahead: timedelta = timedelta(minutes=15)) -> None:
+    """Apply §1.4: v3 needs a valid, unexpired ``expires``; ``enforce`` (the operator's
+    ``enforce.post.requests.and.timestamps``) also demands v3 and caps expires at now+15 min."""
+    lowered = {k.lower(): v for k, v in params.items()}
+    v3 = lowered.get("signatureversion") == "3"
+    if not v3:
+        if enforce:
+            raise ExpiresError("signatureVersion=3 and expires are required")
+        return
+    if "expires" not in lowered:
+        raise ExpiresError("missing expires")
+    expires = parse_expires(lowered["expires"])
+    if expires < now:
+        raise ExpiresError("request expired")
+    if enforce and expires > now + max_ahead:
+        raise ExpiresError("expires too far in the future")
