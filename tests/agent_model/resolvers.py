@@ -1,0 +1,211 @@
+"""The bosh-agent's device path resolvers, modelled over a simulated guest's ``/dev``.
+
+Sources (cloudfoundry/bosh-agent): ``settings/settings.go`` ``populatePersistentDiskSettings``
+(how a hint becomes DiskSettings), ``infrastructure/devicepathresolver/``:
+``identity_device_path_resolver.go``, ``mapped_device_path_resolver.go``,
+``id_device_path_resolver.go``, ``virtio_device_path_resolver.go``,
+``scsi_device_path_resolver.go``, ``scsi_id_device_path_resolver.go``,
+``scsi_volume_id_device_path_resolver.go``. Waits and rescans are not modelled: a device
+that is not there now is a timeout in the agent, a ResolveError here.
+
+Two facts the model makes explicit because hints get them wrong easily:
+
+* the virtio resolver's by-id lookup uses ``DiskSettings.ID``, which is the disk **CID**
+  (the key of ``disks.persistent``), not the hint's ``id`` (that one is ``DeviceID``, read
+  only by the scsi resolver). A CloudStack CID is a dashed UUID while the KVM serial is the
+  dash-less UUID cut to 20 characters, so the by-id step never matches and the agent falls
+  back to the hint's ``path``;
+* agents before the ``DiskIDTransformPattern`` change glob ``*<ID[0:20]>``, later ones
+  ``*<ID>`` (or the transformed ID when the stemcell's agent.json sets a pattern).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+AGENT_RESOLUTION = {"xen": "virtio", "kvm": "virtio", "vmware": "scsi"}
+"""``DevicePathResolutionType`` of the stemcell each shipped plugin targets: the CloudStack
+stemcell (xen) and the OpenStack stemcell (kvm) say ``virtio``; vSphere-style stemcells ``scsi``."""
+
+SCSI_HOST_BASE = 2
+"""Linux SCSI host number of controller 0 (hosts 0 and 1 go to the ATA ports of the CD-ROM)."""
+
+
+class ResolveError(Exception):
+    """The agent would fail (or time out) resolving this disk."""
+
+
+@dataclass(frozen=True)
+class DiskSettings:
+    """``boshsettings.DiskSettings``: ``id`` is the disk CID, ``device_id`` the hint's ``id``."""
+
+    id: str = ""
+    device_id: str = ""
+    volume_id: str = ""
+    lun: str = ""
+    host_device_id: str = ""
+    path: str = ""
+
+
+def disk_settings(cid: str, hint: Any) -> DiskSettings:
+    """``populatePersistentDiskSettings``: a string fills Path and VolumeID; a hash its keys."""
+    if isinstance(hint, str):
+        return DiskSettings(id=cid, path=hint, volume_id=hint)
+    if isinstance(hint, dict):
+        known = {"path": "path", "volume_id": "volume_id", "id": "device_id", "lun": "lun",
+                 "host_device_id": "host_device_id"}
+        values: dict[str, str] = {}
+        for key, attr in known.items():
+            if key in hint:
+                if not isinstance(hint[key], str):  # the agent does hash[key].(string): a panic
+                    raise ResolveError(f"hint value {key}={hint[key]!r} is not a string; the agent would panic")
+                values[attr] = hint[key]
+        return DiskSettings(id=cid, **values)
+    raise ResolveError(f"hint {hint!r} is neither a string nor a hash")
+
+
+@dataclass
+class GuestDevices:
+    """The guest's block devices: ``/dev`` nodes, ``/dev/disk/by-id`` links, SCSI addresses."""
+
+    devices: dict[str, str] = field(default_factory=dict)
+    """device path → volume id of the disk behind it"""
+    by_id: dict[str, str] = field(default_factory=dict)
+    """``/dev/disk/by-id/<name>`` → device path"""
+    scsi: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
+    """(host, channel, target, lun) → block device name (``sdb``)"""
+
+    @classmethod
+    def from_guest_view(cls, view: dict[str, Any]) -> GuestDevices:
+        guest = cls()
+        for disk in view.get("disks") or []:
+            path = disk["path"]
+            guest.devices[path] = disk["volume_id"]
+            for link in disk.get("by_id") or []:
+                guest.by_id[link] = path
+            scsi = disk.get("scsi")
+            if scsi is not None:
+                address = (SCSI_HOST_BASE + int(scsi.get("controller", 0)), 0, int(scsi["unit"]), 0)
+                guest.scsi[address] = posixpath.basename(path)
+        return guest
+
+    def exists(self, path: str) -> bool:
+        return path in self.devices
+
+    def glob_by_id(self, pattern: str) -> list[str]:
+        return sorted(link for link in self.by_id if fnmatch.fnmatchcase(posixpath.basename(link), pattern))
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    """The agent version and agent.json knobs that change resolution."""
+
+    truncate_id: bool = False
+    """True for agents that glob ``*<ID[0:20]>`` (before DiskIDTransformPattern)."""
+    id_transform_pattern: str = ""
+    id_transform_replacement: str = ""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    path: str
+    via: str
+
+
+def identity(ds: DiskSettings, guest: GuestDevices) -> Resolution:
+    if not ds.path:
+        raise ResolveError("identity: path is missing")
+    if not guest.exists(ds.path):
+        raise ResolveError(f"identity: {ds.path} does not exist in the guest (the mount would time out)")
+    return Resolution(ds.path, "identity")
+
+
+def mapped(ds: DiskSettings, guest: GuestDevices) -> Resolution:
+    if not ds.path:
+        raise ResolveError("mapped: path is missing")
+    if ds.path.startswith("/dev/sd"):
+        suffix = ds.path[len("/dev/sd"):]
+        for prefix in ("/dev/xvd", "/dev/vd", "/dev/sd"):
+            if guest.exists(prefix + suffix):
+                return Resolution(prefix + suffix, "mapped")
+    elif guest.exists(ds.path):
+        return Resolution(ds.path, "mapped")
+    raise ResolveError(f"mapped: no device for {ds.path}")
+
+
+def by_id(ds: DiskSettings, guest: GuestDevices, options: AgentOptions) -> Resolution:
+    if not ds.id:
+        raise ResolveError("id: Disk ID is not set")
+    if len(ds.id) < 20:
+        raise ResolveError("id: Disk ID is not the correct format")
+    if options.truncate_id:
+        pattern = "*" + ds.id[:20]
+    elif options.id_transform_pattern:
+        pattern = re.sub(options.id_transform_pattern, options.id_transform_replacement, ds.id)
+    else:
+        pattern = "*" + ds.id
+    matches = guest.glob_by_id(pattern)
+    if not matches:
+        raise ResolveError(f"id: nothing in /dev/disk/by-id matches {pattern!r}")
+    if len(matches) > 1:
+        raise ResolveError(f"id: more than one disk matched {pattern!r}: {matches}")
+    return Resolution(guest.by_id[matches[0]], "id")
+
+
+def virtio(ds: DiskSettings, guest: GuestDevices, options: AgentOptions) -> Resolution:
+    try:
+        return by_id(ds, guest, options)
+    except ResolveError as first:
+        try:
+            return mapped(ds, guest)
+        except ResolveError as second:
+            raise ResolveError(f"virtio: {first}; then {second}") from second
+
+
+def scsi(ds: DiskSettings, guest: GuestDevices) -> Resolution:
+    if ds.device_id:
+        wanted = ds.device_id.replace("-", "")
+        for link in guest.glob_by_id("*" + wanted):
+            return Resolution(guest.by_id[link], "scsi-id")
+        raise ResolveError(f"scsi-id: nothing in /dev/disk/by-id ends with {wanted!r}")
+    if ds.volume_id:
+        hosts = [h for (h, c, t, lun), name in guest.scsi.items() if (c, t, lun) == (0, 0, 0) and name.startswith("sd")]
+        if not hosts:
+            raise ResolveError("scsi-volume-id: no root disk at <host>:0:0:0 (Zero length hostID)")
+        host = hosts[-1]
+        for (h, c, t, lun), name in guest.scsi.items():
+            if (h, c, lun) == (host, 0, 0) and str(t) == ds.volume_id:
+                return Resolution("/dev/" + name, "scsi-volume-id")
+        raise ResolveError(f"scsi-volume-id: no device at {host}:0:{ds.volume_id}:0")
+    if ds.lun and ds.host_device_id:
+        raise ResolveError("scsi-lun: Hyper-V vmbus devices are not modelled (no CloudStack hypervisor uses them)")
+    raise ResolveError("scsi: Neither ID, VolumeID nor (Lun, HostDeviceID) provided in disk settings")
+
+
+def resolve(resolution: str, ds: DiskSettings, guest: GuestDevices, options: AgentOptions | None = None) -> Resolution:
+    """Resolve like an agent whose agent.json says ``DevicePathResolutionType: <resolution>``."""
+    options = options or AgentOptions()
+    if resolution in ("", "identity"):
+        return identity(ds, guest)
+    if resolution == "virtio":
+        return virtio(ds, guest, options)
+    if resolution == "scsi":
+        return scsi(ds, guest)
+    raise ValueError(f"unknown DevicePathResolutionType {resolution!r}")
+
+
+def resolve_hint(
+    hypervisor: str,
+    cid: str,
+    hint: Any,
+    guest_view: dict[str, Any],
+    options: AgentOptions | None = None,
+) -> tuple[Resolution, str]:
+    """Resolve a persistent-disk hint in the guest; returns the resolution and the volume id it reaches."""
+    guest = GuestDevices.from_guest_view(guest_view)
+    found = resolve(AGENT_RESOLUTION.get(hypervisor, hypervisor), disk_settings(cid, hint), guest, options)
+    return found, guest.devices[found.path]

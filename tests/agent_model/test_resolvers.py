@@ -1,0 +1,95 @@
+"""The agent model itself: each resolver against hand-written guests (no simulator, no plugin code)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_model import AgentOptions, GuestDevices, ResolveError, disk_settings, resolve, resolve_hint
+
+VOL_A = "6f1c2a9e-3b7d-4c55-9e21-0a8b7c6d5e4f"
+VOL_B = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"
+SERIAL_A = VOL_A.replace("-", "")[:20]
+
+
+def xen_guest() -> dict:
+    return {"disks": [
+        {"volume_id": "root", "path": "/dev/xvda"},
+        {"volume_id": VOL_B, "path": "/dev/xvdb"},
+        {"volume_id": VOL_A, "path": "/dev/xvdc"},
+    ]}
+
+
+def kvm_guest() -> dict:
+    return {"disks": [
+        {"volume_id": "root", "path": "/dev/vda", "by_id": ["/dev/disk/by-id/virtio-rootserial000000000"]},
+        {"volume_id": VOL_A, "path": "/dev/vdb", "by_id": [f"/dev/disk/by-id/virtio-{SERIAL_A}"]},
+    ]}
+
+
+def vmware_guest() -> dict:
+    return {"disks": [
+        {"volume_id": "root", "path": "/dev/sda", "scsi": {"controller": 0, "unit": 0}},
+        {"volume_id": VOL_B, "path": "/dev/sdb", "scsi": {"controller": 0, "unit": 1}},
+        {"volume_id": VOL_A, "path": "/dev/sdc", "scsi": {"controller": 0, "unit": 2}},
+    ]}
+
+
+def test_string_hint_fills_path_and_volume_id():
+    ds = disk_settings(VOL_A, "/dev/xvdc")
+    assert (ds.id, ds.path, ds.volume_id, ds.device_id) == (VOL_A, "/dev/xvdc", "/dev/xvdc", "")
+
+
+def test_hash_hint_id_is_the_device_id_not_the_disk_id():
+    ds = disk_settings(VOL_A, {"id": SERIAL_A, "path": "/dev/vdb"})
+    assert ds.id == VOL_A and ds.device_id == SERIAL_A
+
+
+def test_non_string_hint_value_would_panic_the_agent():
+    with pytest.raises(ResolveError, match="not a string"):
+        disk_settings(VOL_A, {"volume_id": 2})
+
+
+def test_xen_path_hint_reaches_the_volume_through_virtio_fallback():
+    found, volume = resolve_hint("xen", VOL_A, {"path": "/dev/xvdc", "volume_id": "2"}, xen_guest())
+    assert (found.path, found.via, volume) == ("/dev/xvdc", "mapped", VOL_A)
+
+
+def test_identity_refuses_a_path_the_guest_does_not_have():
+    guest = GuestDevices.from_guest_view(xen_guest())
+    with pytest.raises(ResolveError, match="does not exist"):
+        resolve("identity", disk_settings(VOL_A, "/dev/xvdq"), guest)
+
+
+def test_mapped_rewrites_sd_paths_to_xvd():
+    guest = GuestDevices.from_guest_view(xen_guest())
+    assert resolve("virtio", disk_settings("short", "/dev/sdc"), guest).path == "/dev/xvdc"
+
+
+def test_virtio_by_id_uses_the_cid_so_a_dashed_uuid_falls_back_to_path():
+    guest = GuestDevices.from_guest_view(kvm_guest())
+    found = resolve("virtio", disk_settings(VOL_A, {"id": SERIAL_A, "path": "/dev/vdb"}), guest)
+    assert (found.path, found.via) == ("/dev/vdb", "mapped")
+    with pytest.raises(ResolveError, match="nothing in /dev/disk/by-id"):
+        resolve("virtio", disk_settings(VOL_A, {"id": SERIAL_A, "path": "/dev/vdz"}), guest)
+
+
+def test_virtio_by_id_matches_a_dashless_cid_on_old_agents_or_with_a_transform():
+    guest = GuestDevices.from_guest_view(kvm_guest())
+    dashless = VOL_A.replace("-", "")
+    old = resolve("virtio", disk_settings(dashless, {}), guest, AgentOptions(truncate_id=True))
+    assert (old.path, old.via) == ("/dev/vdb", "id")
+    transform = AgentOptions(id_transform_pattern=r"^(\w{8})-(\w{4})-(\w{4})-(\w{4}).*$",
+                             id_transform_replacement=r"virtio-\1\2\3\4")
+    assert resolve("virtio", disk_settings(VOL_A, {}), guest, transform).via == "id"
+
+
+def test_scsi_volume_id_is_the_target_on_the_root_disk_host():
+    found, volume = resolve_hint("vmware", VOL_A, {"volume_id": "2"}, vmware_guest())
+    assert (found.path, found.via, volume) == ("/dev/sdc", "scsi-volume-id", VOL_A)
+    with pytest.raises(ResolveError, match="no device at"):
+        resolve_hint("vmware", VOL_A, {"volume_id": "5"}, vmware_guest())
+
+
+def test_scsi_without_usable_keys_fails():
+    with pytest.raises(ResolveError, match="Neither ID"):
+        resolve_hint("vmware", VOL_A, {"path": "/dev/sdc"}, vmware_guest())
