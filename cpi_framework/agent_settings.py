@@ -1,0 +1,95 @@
+"""The agent settings document (cpi-contract §3.1) and its encoding into CloudStack user-data.
+
+The core builds what every hypervisor shares; the active plugin adjusts it
+(``cpi_agent_settings``) and encodes it for the stemcell's settings source (``cpi_user_data``).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from cpi_framework.errors import CloudError
+
+if TYPE_CHECKING:
+    from cpi_framework.context import CallContext
+    from cpi_framework.types import DiskHint, UserData
+
+MAX_USER_DATA_BASE64 = 1024 * 1024  # CloudStack's POST limit (cloudstack-api §1.5)
+
+
+def build_settings(
+    ctx: CallContext,
+    *,
+    agent_id: str,
+    vm: dict[str, Any],
+    networks: dict[str, dict[str, Any]],
+    system_hint: str,
+    ephemeral_hint: DiskHint | None,
+    env: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Settings for a new VM: ``disks.system`` a string (the agent's Go type), ``env`` verbatim
+    (``{}`` when the caller sent null), ``mbus``/``ntp``/``blobstore`` from the job config.
+
+    ``vm.name`` is the VM's CID, what ``bosh vms`` shows; ``disks.persistent`` starts empty
+    (API v2 agents keep their own disk hints).
+    """
+    cpi = ctx.config.cpi
+    settings: dict[str, Any] = {
+        "agent_id": agent_id,
+        "vm": {"name": str(vm["id"])},
+        "networks": networks,
+        "disks": {"system": system_hint, "persistent": {}},
+        "env": env if env is not None else {},
+    }
+    if ephemeral_hint is not None:
+        settings["disks"]["ephemeral"] = ephemeral_hint
+    if cpi.agent.mbus:
+        settings["mbus"] = cpi.agent.mbus
+    if cpi.ntp:
+        settings["ntp"] = list(cpi.ntp)
+    blobstore = cpi.blobstore.settings()
+    if blobstore is not None:
+        settings["blobstore"] = blobstore
+    return ctx.plugins.agent_settings(settings, vm, hook_context(ctx))
+
+
+def hook_context(ctx: CallContext) -> dict[str, Any]:
+    return {
+        "api_version": ctx.api_version,
+        "stemcell_api_version": ctx.stemcell_api_version,
+        "director_uuid": ctx.director_uuid,
+        "request_id": ctx.request_id,
+    }
+
+
+def add_registry_pointer(ctx: CallContext, document: dict[str, Any], vm: dict[str, Any]) -> dict[str, Any]:
+    """The legacy user-data keys an old agent follows to the registry, beside the inline settings.
+
+    ``server.name`` is the registry key (the VM CID), ``dns.nameserver`` every DNS server of the
+    default network (the seed sent only the first).
+    """
+    from cpi_framework.services.registry import agent_endpoint
+
+    nameservers: list[str] = []
+    for network in document.get("networks", {}).values():
+        if "dns" in (network.get("default") or []) and network.get("dns"):
+            nameservers = list(network["dns"])
+            break
+    pointer = dict(document)
+    pointer["server"] = {"name": str(vm["id"])}
+    pointer["registry"] = {"endpoint": agent_endpoint(ctx)}
+    if nameservers:
+        pointer["dns"] = {"nameserver": nameservers}
+    return pointer
+
+
+def encode_user_data(user_data: UserData) -> str:
+    """base64 for ``updateVirtualMachine userdata``; too large is a clear error, not a server 431."""
+    encoded = base64.b64encode(user_data.data).decode("ascii")
+    if len(encoded) > MAX_USER_DATA_BASE64:
+        raise CloudError(
+            f"agent settings are {len(encoded)} bytes in base64, above CloudStack's 1 MiB user-data limit; "
+            "shrink env (e.g. fewer trusted certs)"
+        )
+    return encoded

@@ -1,0 +1,310 @@
+"""``create_vm`` step by step, with a ledger of what was created so a failure removes all of it.
+
+Flow (why each step is where it is):
+
+1. validate cloud_properties and networks (bad input fails before anything exists);
+2. resolve zone (AZ ``zone``, or the persistent disks' zone), offering, template, networks;
+   find or create affinity groups;
+3. ``deployVirtualMachine`` with ``startvm=false``: CloudStack picks each NIC's MAC at deploy
+   time and the agent needs every network's ``mac``, so settings can only be written once the
+   NICs exist. (Choosing MACs ourselves through ``iptonetworklist[].mac`` would save two calls
+   but risks collisions with the cloud's own MAC allocation and is refused by some clouds);
+4. ownership tags (+ ``env.bosh.tags``);
+5. the ephemeral volume (``disk`` MB), created and attached *before* start so its device id is
+   known for ``disks.ephemeral`` and no hot-plug (XenServer PV drivers) is needed;
+6. settings → plugin hooks → ``updateVirtualMachine userdata`` (POST), registry if legacy;
+7. ``startVirtualMachine``; then static NAT for a vip network and load-balancer membership.
+
+Any failure after step 3 runs the full ``delete_vm`` path on the VM, deletes every volume and
+affinity group this call created and the registry entry it wrote, then raises
+``VMCreationFailed`` (``ok_to_retry`` for transient causes only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from cpi_framework import agent_settings
+from cpi_framework import networks as net
+from cpi_framework.cloud_properties import load_networks, load_vm_type
+from cpi_framework.errors import BoshError, CloudError, CpiError, VMCreationFailed, is_transient
+from cpi_framework.services import catalog, placement, registry, tags
+from cpi_framework.services import vms as vm_service
+
+if TYPE_CHECKING:
+    from cpi_framework.context import CallContext
+
+MAX_CREATE_DELAY = 300.0
+
+
+class VmBuild:
+    """One ``create_vm`` call: the steps and the ledger of created resources."""
+
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
+        self.hostname = f"vm-{uuid.uuid4()}"
+        self.deploy_attempted = False
+        self.vm_id: str | None = None
+        self.volumes: list[dict[str, Any]] = []
+        self.groups: list[dict[str, Any]] = []
+        self.registry_written = False
+
+    # -- the whole call ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        agent_id: str,
+        stemcell_cid: str,
+        cloud_properties: dict[str, Any],
+        networks: dict[str, Any],
+        disk_cids: list[str] | None,
+        env: dict[str, Any] | None,
+    ) -> tuple[str, dict[str, Any]]:
+        ctx = self.ctx
+        vm_type = load_vm_type(ctx, cloud_properties)
+        nets = load_networks(ctx, networks)
+        if not vm_type["compute_offering"]:
+            raise CpiError("Invalid VM cloud_properties: 'compute_offering' is required (a CloudStack compute "
+                           "offering name or id)")
+        if env is not None and not isinstance(env, dict):
+            raise CpiError(f"Invalid env: expected an object or null, got {type(env).__name__}")
+        ephemeral_offering = self._ephemeral_offering(vm_type)
+        use_registry = registry.registry_mode(ctx)
+        if use_registry:
+            registry.require_registry(ctx)
+        try:
+            return self._create(agent_id, stemcell_cid, vm_type, nets, disk_cids, env, ephemeral_offering,
+                                use_registry)
+        except CpiError as exc:
+            if not self.deploy_attempted:
+                raise
+            self._fail(exc)
+        except Exception as exc:
+            self._fail(exc)
+
+    def _ephemeral_offering(self, vm_type: dict[str, Any]) -> str | None:
+        if not vm_type.get("disk"):
+            return None
+        cpi = self.ctx.config.cpi
+        offering = vm_type.get("ephemeral_disk_offering") or cpi.default_ephemeral_disk_offering
+        offering = offering or cpi.default_disk_offering
+        if not offering:
+            raise CpiError(
+                f"Invalid VM cloud_properties: disk = {vm_type['disk']} asks for an ephemeral disk but neither "
+                "cloud_properties.ephemeral_disk_offering nor cpi.default_ephemeral_disk_offering is set"
+            )
+        return offering
+
+    def _create(
+        self,
+        agent_id: str,
+        stemcell_cid: str,
+        vm_type: dict[str, Any],
+        nets: dict[str, dict[str, Any]],
+        disk_cids: list[str] | None,
+        env: dict[str, Any] | None,
+        ephemeral_offering: str | None,
+        use_registry: bool,
+    ) -> tuple[str, dict[str, Any]]:
+        from cpi_framework.services import templates, volumes
+
+        ctx = self.ctx
+        zone, _disks = placement.resolve_zone(ctx, vm_type.get("zone"), disk_cids)
+        zone_id = str(zone["id"])
+        offering = self._offering(vm_type)
+        template = templates.get_template(ctx, stemcell_cid, zone_id)
+        nics = net.plan_nics(ctx, zone_id, nets)
+        params = self._deploy_params(zone_id, offering, template, vm_type, nics)
+        group_ids = placement.affinity_group_ids(ctx, vm_type, env, self.groups)
+        if group_ids:
+            params["affinitygroupids"] = ",".join(group_ids)
+        ctx.plugins.deploy_params(params, vm_type)
+        if not params.get("details"):
+            params.pop("details", None)
+
+        vm = self._deploy(params)
+        vm_id = self.vm_id = str(vm["id"])
+        bosh_tags = ((env or {}).get("bosh") or {}).get("tags") if isinstance((env or {}).get("bosh"), dict) else None
+        own = {**tags.stringify_metadata(bosh_tags if isinstance(bosh_tags, dict) else {}),
+               **tags.cpi_tags(ctx, "vm")}
+        tags.create_tags(ctx, "UserVm", [vm_id], own)
+
+        ephemeral_hint = None
+        if ephemeral_offering:
+            volume = volumes.create_volume(
+                ctx, name=f"{vm_service.EPHEMERAL_PREFIX}{vm_id}", zone_id=zone_id, size_mb=int(vm_type["disk"]),
+                offering=ephemeral_offering, role="ephemeral-disk", extra_tags={vm_service.VM_ID_TAG: vm_id},
+            )
+            self.volumes.append(volume)
+            attached = volumes.attach_volume(ctx, volume, vm)
+            ephemeral_hint = ctx.plugins.disk_hint(attached, vm, "ephemeral")
+        roots = volumes.volumes_of_vm(ctx, vm_id, type="ROOT")
+        if not roots:
+            raise CloudError(f"VM {vm_id} has no ROOT volume")
+        system_hint = ctx.plugins.disk_hint(roots[0], vm, "system")
+
+        settings = agent_settings.build_settings(
+            ctx, agent_id=agent_id, vm=vm, system_hint=system_hint, ephemeral_hint=ephemeral_hint, env=env,
+            networks=net.settings_networks(ctx, vm, nics, nets, vm_type.get("routes") or {}),
+        )
+        self._deliver_settings(vm, nics, settings, use_registry)
+        self._start(vm_id)
+        for name, spec in nets.items():
+            if spec["type"] == "vip":
+                net.attach_vip(ctx, vm, zone_id, name, spec)
+        if vm_type.get("lbs"):
+            net.join_load_balancers(ctx, vm, zone_id, vm_type["lbs"])
+        vm_service.forget_vm(ctx, vm_id)
+        ctx.log.info("created VM %s (%s) for agent %s in zone %s", vm_id, self.hostname, agent_id, zone.get("name"))
+        return vm_id, settings["networks"]
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _offering(self, vm_type: dict[str, Any]) -> dict[str, Any]:
+        name = vm_type["compute_offering"]
+        try:
+            return catalog.service_offering(self.ctx, name)
+        except CloudError as exc:
+            raise CloudError(f"cloud_properties.compute_offering = '{name}': {exc.message}") from None
+
+    def _deploy_params(self, zone_id: str, offering: dict[str, Any], template: dict[str, Any],
+                       vm_type: dict[str, Any], nics: list[net.Nic]) -> dict[str, Any]:
+        ctx = self.ctx
+        details: dict[str, Any] = {}
+        if offering.get("iscustomized"):
+            if not vm_type.get("cpu") or not vm_type.get("ram"):
+                raise CpiError(
+                    f"Invalid VM cloud_properties: compute_offering = '{vm_type['compute_offering']}' is a "
+                    f"customised offering and needs cpu and ram (got cpu = {vm_type.get('cpu')}, ram = "
+                    f"{vm_type.get('ram')})"
+                )
+            details = {"cpuNumber": str(vm_type["cpu"]), "memory": str(vm_type["ram"]),
+                       "cpuSpeed": str(vm_type.get("cpu_speed") or offering.get("cpuspeed") or 2000)}
+        elif vm_type.get("cpu") or vm_type.get("ram"):
+            ctx.log.warning("compute offering '%s' is not customised: cloud_properties cpu/ram are ignored",
+                            offering.get("name"))
+        params: dict[str, Any] = {
+            "zoneid": zone_id,
+            "serviceofferingid": offering["id"],
+            "templateid": template["id"],
+            "name": self.hostname,
+            "iptonetworklist": net.ip_to_network_list(nics),
+            "keypair": ctx.config.cloudstack.default_key_name,
+            "startvm": False,
+            "details": details,
+        }
+        if vm_type.get("root_disk_size"):
+            params["rootdisksize"] = math.ceil(vm_type["root_disk_size"] / 1024)
+        return params
+
+    def _deploy(self, params: dict[str, Any]) -> dict[str, Any]:
+        from cpi_framework.cloudstack import AsyncJobFailed, AsyncJobTimeout
+
+        ctx = self.ctx
+        self.deploy_attempted = True
+        job = ctx.client.submit("deployVirtualMachine", params)
+        self.vm_id = job.object_id
+        try:
+            result = ctx.client.wait(job, timeout=ctx.timeout("create_vm"), operation="create_vm")
+        except (AsyncJobFailed, AsyncJobTimeout) as exc:
+            self.vm_id = self.vm_id or getattr(exc, "object_id", None)
+            raise
+        vm = result.get("virtualmachine", result)
+        self.vm_id = str(vm["id"])
+        return vm
+
+    def _deliver_settings(self, vm: dict[str, Any], nics: list[net.Nic], settings: dict[str, Any],
+                          use_registry: bool) -> None:
+        ctx = self.ctx
+        document = settings
+        if use_registry:
+            registry.write_settings(ctx, str(vm["id"]), settings)
+            self.registry_written = True
+            document = agent_settings.add_registry_pointer(ctx, settings, vm)
+        user_data = ctx.plugins.user_data(document, {**vm, "networks": [n.network for n in nics]})
+        if user_data.delivery == "registry" and not self.registry_written:
+            registry.require_registry(ctx)
+            registry.write_settings(ctx, str(vm["id"]), settings)
+            self.registry_written = True
+        encoded = agent_settings.encode_user_data(user_data)
+        ctx.client.call("updateVirtualMachine", {"id": vm["id"], "userdata": encoded}, post=True)
+
+    def _start(self, vm_id: str) -> None:
+        ctx = self.ctx
+        result = ctx.client.call_async("startVirtualMachine", {"id": vm_id}, timeout=ctx.timeout("create_vm"),
+                                       operation="create_vm")
+        state = (result.get("virtualmachine") or result).get("state")
+        if state and state != "Running":
+            raise CloudError(f"startVirtualMachine: VM {vm_id} is {state}, not Running")
+        delay = min(float(ctx.config.cpi.vm_create_delay), MAX_CREATE_DELAY)
+        if delay > 0:
+            ctx.log.info("waiting %ss after start (cpi.vm_create_delay)", delay)
+            time.sleep(delay)
+
+    # -- failure --------------------------------------------------------------------------------
+
+    def _fail(self, exc: BaseException) -> None:
+        problems = self.cleanup()
+        retry = _transient(exc)
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if not isinstance(exc, CloudError | CpiError) and not type(exc).__module__.startswith("cpi_framework"):
+            message = f"{type(exc).__name__}: {message}"
+        text = f"VM creation failed: {message}"
+        if problems:
+            text += "; cleanup left: " + "; ".join(problems)
+        elif self.deploy_attempted:
+            text += " (everything this call created was removed)"
+        raise VMCreationFailed(text, ok_to_retry=retry) from exc
+
+    def cleanup(self) -> list[str]:
+        """Remove what this call created; returns what could not be removed (never raises)."""
+        from cpi_framework.services import volumes
+
+        ctx = self.ctx
+        problems: list[str] = []
+        vm = None
+        try:
+            if self.vm_id:
+                vm_service.forget_vm(ctx, self.vm_id)
+                vm = vm_service.find_vm(ctx, self.vm_id)
+            elif self.deploy_attempted:
+                found = ctx.client.find_by_name("listVirtualMachines", self.hostname)
+                vm = next((v for v in found if v.get("state") not in vm_service.ABSENT_STATES), None)
+            if vm is not None:
+                vm_service.delete_vm_resources(ctx, vm)
+        except Exception as exc:  # noqa: BLE001 - report, keep cleaning
+            problems.append(f"VM {self.vm_id or self.hostname}: {exc}")
+        for volume in self.volumes:
+            try:
+                if volumes.find_volume(ctx, str(volume["id"])) is not None:
+                    volumes.delete_volume(ctx, volume)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"volume {volume.get('id')}: {exc}")
+        try:
+            placement.delete_affinity_groups(ctx, self.groups)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"affinity groups: {exc}")
+        if self.registry_written and self.vm_id:
+            try:
+                registry.delete_settings(ctx, self.vm_id)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"registry entry: {exc}")
+        for problem in problems:
+            ctx.log.error("cleanup after failed create_vm: %s", problem)
+        return problems
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth an identical retry: a transient CloudStack cause anywhere in the chain (capacity,
+    timeouts, throttling), or a typed error that says so; never bad parameters."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if is_transient(seen) or (isinstance(seen, BoshError) and not isinstance(seen, CpiError) and seen.ok_to_retry):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
