@@ -1,0 +1,1 @@
+"""My CloudStack flavour (generated from the cpi-framework plugin template)."""

@@ -1,0 +1,1 @@
+"""Ikoula flavour of the xen plugin (an example of customising a flavour without forking)."""
