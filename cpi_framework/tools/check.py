@@ -80,12 +80,13 @@ class Checker:
             zone = self.check_zone(config.cloudstack.default_zone, "zone")
             for extra in config.cloudstack.stemcell_zones:
                 self.check_zone(extra, f"stemcell zone {extra}")
+            config = self.ctx.config  # now with the plugin's defaults (OS type…)
             self.check_offerings(config)
             self.check_key_pair(config)
             self.check_os_type(config)
             if cloud is not None:
                 self.check_cloud_config(cloud, zone)
-            self.check_template_upload(config, zone)
+            self.check_template_upload(config)
             self.report_throttling()
         finally:
             self.ctx.close()
@@ -331,7 +332,7 @@ class Checker:
             else:
                 self.add(label, "pass", f"network '{net.name}' exists, user data via {provider}")
 
-    def check_template_upload(self, config: Config, zone: dict[str, Any] | None) -> None:
+    def check_template_upload(self, config: Config) -> None:
         from cpi_framework.cloudstack import ApiError
 
         assert self.ctx is not None

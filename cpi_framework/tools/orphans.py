@@ -1,0 +1,344 @@
+"""``cloudstack-cpi orphans``: find, and with ``--delete`` remove, what this CPI left behind.
+
+Only resources carrying the CPI's ownership tag (``bosh-cpi=cloudstack``, and the director's
+``bosh-director-uuid`` when given) are ever looked at, so other tenants' resources and
+hand-made ones are never candidates. A resource is *provably* orphaned only by facts the cloud
+holds, never by a guess, and only once it is older than ``--min-age`` (a ``create_vm`` may be
+running right now):
+
+* VM: never received BOSH metadata (``set_vm_metadata`` writes ``director``/``deployment``…
+  right after every ``create_vm``), so no director knows it: an interrupted ``create_vm``.
+* ephemeral disk: attached to no VM, or its VM (tag ``bosh-vm-id``) is gone or orphaned.
+* persistent disk: detached, and only with ``--include-persistent-disks`` (a director keeps
+  detached disks of stopped instances and its own orphaned disks); an attached one never.
+* snapshot: its volume is gone, or it ended in ``Error``.
+* template (stemcell): its upload or registration failed, or it never became ready within
+  ``stemcell_publish_timeout``; or it is a per-zone copy of a stemcell that is gone.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cpi_framework.tools.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ToolError,
+    age_seconds,
+    color,
+    common_options,
+    format_duration,
+    format_table,
+    make_parser,
+    parse_duration,
+    print_json,
+    run_tool,
+    tool_context,
+)
+
+if TYPE_CHECKING:
+    from cpi_framework.context import CallContext
+
+KINDS = ("vm", "volume", "snapshot", "template")
+TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating"})
+
+
+@dataclass
+class Finding:
+    kind: str
+    id: str
+    name: str
+    state: str
+    role: str
+    director: str
+    age: float | None
+    reason: str
+    orphan: bool
+    """Provably orphaned and old enough: deleted with ``--delete``."""
+    note: str = ""
+    """Why an orphan-looking resource is kept (too young, persistent disk without the flag…)."""
+    result: str = ""
+    resource: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name, "state": self.state, "role": self.role,
+                "director_uuid": self.director, "age_seconds": None if self.age is None else int(self.age),
+                "reason": self.reason, "orphan": self.orphan, "note": self.note, "result": self.result}
+
+
+class Scanner:
+    """Lists the CPI's resources and classifies each; :meth:`delete` removes the provable orphans."""
+
+    def __init__(self, ctx: CallContext, *, director_uuid: str | None, min_age: float,
+                 include_persistent: bool) -> None:
+        self.ctx = ctx
+        self.director_uuid = director_uuid
+        self.min_age = min_age
+        self.include_persistent = include_persistent
+        self.findings: list[Finding] = []
+
+    def _tag_filter(self) -> list[dict[str, str]]:
+        from cpi_framework.services.tags import CPI_TAG, CPI_TAG_VALUE, DIRECTOR_TAG
+
+        tags = [{"key": CPI_TAG, "value": CPI_TAG_VALUE}]
+        if self.director_uuid:
+            tags.append({"key": DIRECTOR_TAG, "value": self.director_uuid})
+        return tags
+
+    def _list(self, command: str, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        from cpi_framework.services.tags import CPI_TAG, CPI_TAG_VALUE, DIRECTOR_TAG, tags_of
+
+        items = self.ctx.client.list(command, {"listall": True, "tags": self._tag_filter(), **(extra or {})})
+        # the server filters by tag already; checking again costs nothing and guards a lax server
+        return [i for i in items if tags_of(i).get(CPI_TAG) == CPI_TAG_VALUE
+                and (not self.director_uuid or tags_of(i).get(DIRECTOR_TAG) == self.director_uuid)]
+
+    def _finding(self, kind: str, item: dict[str, Any], reason: str, *, orphan: bool = True,
+                 note: str = "") -> Finding:
+        from cpi_framework.services.tags import DIRECTOR_TAG, ROLE_TAG, tags_of
+
+        tags = tags_of(item)
+        age = age_seconds(item.get("created"))
+        if orphan and age is None:
+            orphan, note = False, "its age is unknown (no 'created' field)"
+        elif orphan and age < self.min_age:
+            orphan, note = False, f"younger than --min-age {format_duration(self.min_age)}; may be in use right now"
+        finding = Finding(kind, str(item.get("id")), str(item.get("name") or ""), str(item.get("state") or
+                          item.get("status") or ""), tags.get(ROLE_TAG, ""), tags.get(DIRECTOR_TAG, ""), age,
+                          reason, orphan, note, resource=item)
+        self.findings.append(finding)
+        return finding
+
+    # -- scanning ----------------------------------------------------------------------------
+
+    def scan(self) -> list[Finding]:
+        vms = self.scan_vms()
+        self.scan_volumes(vms)
+        self.scan_snapshots()
+        self.scan_templates()
+        return self.findings
+
+    def scan_vms(self) -> dict[str, Finding | None]:
+        """Live tagged VMs by id → their finding (None: a VM some director knows)."""
+        from cpi_framework.services.vms import ABSENT_STATES
+
+        known: dict[str, Finding | None] = {}
+        for vm in self._list("listVirtualMachines", {"details": "min"}):
+            state = str(vm.get("state") or "")
+            if state in ABSENT_STATES:
+                continue
+            if has_bosh_metadata(vm):
+                known[str(vm["id"])] = None
+                continue
+            reason = f"VM never got BOSH metadata (interrupted create_vm), state {state}"
+            finding = self._finding("vm", vm, reason)
+            if finding.orphan and state in TRANSITIONAL_VM_STATES:
+                finding.orphan, finding.note = False, f"state {state} is changing; run again later"
+            known[str(vm["id"])] = finding
+        return known
+
+    def scan_volumes(self, vms: dict[str, Finding | None]) -> None:
+        from cpi_framework.services.tags import tags_of
+        from cpi_framework.services.vms import VM_ID_TAG
+        from cpi_framework.services.volumes import GONE_STATES, role_of
+
+        for volume in self._list("listVolumes"):
+            if volume.get("type") == "ROOT" or volume.get("state") in GONE_STATES:
+                continue
+            role = role_of(volume)
+            attached = str(volume.get("virtualmachineid") or "")
+            if role == "ephemeral-disk":
+                owner = attached or tags_of(volume).get(VM_ID_TAG, "")
+                vm_finding = vms.get(owner, "gone") if owner else "gone"
+                if vm_finding is None and attached:
+                    continue  # the disk of a VM a director knows
+                if vm_finding is None:
+                    self._finding("volume", volume, f"ephemeral disk detached from its VM {owner}", orphan=False,
+                                  note="its VM still exists; delete_vm removes it")
+                elif isinstance(vm_finding, Finding):
+                    self._finding("volume", volume, f"ephemeral disk of orphaned VM {owner}",
+                                  orphan=vm_finding.orphan, note=vm_finding.note and "kept with its VM")
+                elif owner:
+                    self._finding("volume", volume, f"ephemeral disk whose VM {owner} is gone")
+                else:
+                    self._finding("volume", volume, "ephemeral disk attached to no VM")
+            elif role == "persistent-disk" and not attached:
+                finding = self._finding("volume", volume, "detached persistent disk")
+                if finding.orphan and not self.include_persistent:
+                    finding.orphan = False
+                    finding.note = ("a director may still own it (stopped instance, orphaned disk); "
+                                    "--include-persistent-disks deletes it")
+
+    def scan_snapshots(self) -> None:
+        from cpi_framework.services.volumes import GONE_STATES
+
+        live_volumes: dict[str, bool] = {}
+        for snapshot in self._list("listSnapshots"):
+            volume_id = str(snapshot.get("volumeid") or "")
+            if snapshot.get("state") == "Error":
+                self._finding("snapshot", snapshot, "snapshot ended in state Error")
+                continue
+            if volume_id not in live_volumes:
+                volume = self._volume(volume_id) if volume_id else None
+                live_volumes[volume_id] = volume is not None and volume.get("state") not in GONE_STATES
+            if not live_volumes[volume_id]:
+                self._finding("snapshot", snapshot, f"snapshot of deleted volume {volume_id or '(unknown)'}")
+
+    def _volume(self, volume_id: str) -> dict[str, Any] | None:
+        from cpi_framework.cloudstack import ApiError
+
+        try:
+            items = self.ctx.client.list("listVolumes", {"id": volume_id, "listall": True})
+        except ApiError as exc:
+            if exc.is_not_found or exc.http_status == 431:
+                return None
+            raise
+        return next((v for v in items if v.get("id") == volume_id), None)
+
+    def scan_templates(self) -> None:
+        from cpi_framework.services.tags import tags_of
+        from cpi_framework.services.templates import STEMCELL_CID_TAG, template_state
+
+        templates = self._list("listTemplates", {"templatefilter": "self"})
+        ids = {str(t.get("id")) for t in templates}
+        ready_after = max(self.min_age, self.ctx.config.cloudstack.stemcell_publish_timeout * 60)
+        seen: set[str] = set()
+        for template in templates:
+            template_id = str(template.get("id"))
+            if template_id in seen:  # one row per zone: judged once
+                continue
+            seen.add(template_id)
+            state = template_state(template)
+            parent = tags_of(template).get(STEMCELL_CID_TAG)
+            status = template.get("status") or "no status"
+            if state == "error":
+                self._finding("template", template, f"stemcell upload failed: {status}")
+            elif state == "pending":
+                age = age_seconds(template.get("created"))
+                finding = self._finding("template", template, f"stemcell never became ready: {status}")
+                if finding.orphan and (age or 0) < ready_after:
+                    finding.orphan = False
+                    finding.note = "may still be uploading (younger than stemcell_publish_timeout)"
+            elif parent and parent != template_id and parent not in ids:
+                self._finding("template", template, f"per-zone copy of deleted stemcell {parent}")
+
+    # -- deleting ----------------------------------------------------------------------------
+
+    def delete(self) -> int:
+        """Delete the provable orphans (VMs first, they take their ephemeral disks); count failures."""
+        failures = 0
+        order = {kind: index for index, kind in enumerate(KINDS)}
+        templates = []
+        for finding in sorted(self.findings, key=lambda f: order[f.kind]):
+            if not finding.orphan:
+                continue
+            if finding.kind == "template":
+                templates.append(finding)
+                continue
+            try:
+                finding.result = self._delete_one(finding)
+            except Exception as exc:  # one failure must not stop the rest; each is reported
+                finding.result = f"failed: {exc}"
+                failures += 1
+        if templates:
+            from cpi_framework.services.templates import delete_templates
+
+            try:
+                delete_templates(self.ctx, [f.resource for f in templates])
+                result = "deleted"
+            except Exception as exc:  # reported per template
+                result, failures = f"failed: {exc}", failures + len(templates)
+            for finding in templates:
+                finding.result = result
+        return failures
+
+    def _delete_one(self, finding: Finding) -> str:
+        from cpi_framework.services import vms, volumes
+
+        if finding.kind == "vm":
+            current = vms.find_vm(self.ctx, finding.id)
+            if current is None:
+                return "already gone"
+            if has_bosh_metadata(current):
+                return "skipped: it got BOSH metadata meanwhile"
+            vms.delete_vm_resources(self.ctx, current)
+            return "deleted"
+        if finding.kind == "volume":
+            current = volumes.find_volume(self.ctx, finding.id)
+            if current is None:
+                return "already gone (with its VM)" if "orphaned VM" in finding.reason else "already gone"
+            if finding.role == "persistent-disk" and current.get("virtualmachineid"):
+                return "skipped: attached meanwhile"
+            volumes.detach_volume(self.ctx, current)
+            volumes.delete_volume(self.ctx, current)
+            return "deleted"
+        self.ctx.client.call_async("deleteSnapshot", {"id": finding.id}, timeout=self.ctx.timeout("snapshot"),
+                                   operation="snapshot")
+        return "deleted"
+
+
+def has_bosh_metadata(resource: dict[str, Any]) -> bool:
+    """Whether ``set_*_metadata`` ever ran: a tag beside the CPI's own (``bosh-*``) ones."""
+    from cpi_framework.services.tags import OWNERSHIP_KEYS, tags_of
+
+    return any(key not in OWNERSHIP_KEYS and not key.startswith("bosh-") for key in tags_of(resource))
+
+
+def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> None:
+    out = stream or sys.stdout
+    if not findings:
+        out.write("no orphans: every resource tagged bosh-cpi=cloudstack belongs to something\n")
+        return
+    rows = []
+    for f in findings:
+        action = f.result or ("delete" if f.orphan and deleting else "orphan" if f.orphan else "keep")
+        rows.append({"kind": f.kind, "id": f.id, "name": f.name, "state": f.state,
+                     "age": "?" if f.age is None else format_duration(f.age), "director": f.director[:12],
+                     "action": action, "reason": f.reason + (f" — {f.note}" if f.note else "")})
+    out.write(format_table(rows, ["kind", "id", "name", "state", "age", "director", "action", "reason"],
+                           max_width=90) + "\n")
+    orphans = sum(1 for f in findings if f.orphan)
+    summary = f"{orphans} provable orphan(s), {len(findings) - orphans} kept"
+    if not deleting and orphans:
+        summary += "; run again with --delete to remove the orphans"
+    out.write(color(summary, "bold", out) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = make_parser(
+        "orphans", "Find resources tagged bosh-cpi=cloudstack that no longer belong to anything.",
+        parents=[common_options()],
+        epilog=__doc__.split("\n\n", 1)[1] + "\nExit status: 0, or 1 when a deletion failed, 2 on a usage error.",
+    )
+    parser.add_argument("--delete", action="store_true", help="delete the provable orphans (default: only list)")
+    parser.add_argument("--min-age", type=parse_duration, default=3600.0, metavar="DURATION",
+                        help="only resources at least this old are orphans (default 1h; e.g. 30m, 2d, 0)")
+    parser.add_argument("--include-persistent-disks", action="store_true",
+                        help="also delete detached persistent disks (never attached ones)")
+    parser.add_argument("--director-uuid", metavar="UUID", help="only resources of this director")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        ctx = tool_context(args.config, "orphans", verbose=args.verbose, director_uuid=args.director_uuid)
+        try:
+            scanner = Scanner(ctx, director_uuid=args.director_uuid, min_age=args.min_age,
+                              include_persistent=args.include_persistent_disks)
+            findings = scanner.scan()
+            directors = sorted({f.director for f in findings if f.orphan})
+            if args.delete and not args.director_uuid and len(directors) > 1:
+                names = ", ".join(d or "(none)" for d in directors)
+                raise ToolError(f"orphans of {len(directors)} directors found ({names}); "
+                                "pass --director-uuid to choose whose to delete")
+            failures = scanner.delete() if args.delete else 0
+        finally:
+            ctx.close()
+        if args.json:
+            print_json({"director_uuid": args.director_uuid, "min_age_seconds": args.min_age, "deleted": args.delete,
+                        "failures": failures, "findings": [f.as_dict() for f in findings]})
+        else:
+            render(findings, deleting=args.delete)
+        return EXIT_FAILED if failures else EXIT_OK
+
+    return run_tool(body)
