@@ -1,0 +1,218 @@
+"""Streaming multipart upload of a stemcell image to CloudStack's secondary storage.
+
+CloudStack's upload server (``HttpUploadServerHandler`` on the SSVM) needs a real
+``Content-Length`` — chunked transfer encoding is refused — and the image can be many GB, so
+the body is a :class:`MultipartFile`: an iterable of 1 MiB chunks (preamble, file, epilogue)
+whose ``len()`` is computed up front from the file size. ``requests`` then sends exactly that
+length with ``Content-Length`` and never buffers the file: memory stays flat in the image size.
+
+:func:`stream_upload` is also the function ``bench/`` times against a plain streaming POST.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+CHUNK_SIZE = 1 << 20
+PROGRESS_LEVEL = 5
+"""Level of the fine-grained progress records (below DEBUG, so the call log never holds them);
+``cloudstack-cpi stemcell upload`` lowers the ``cpi`` logger to it to draw its progress bar."""
+
+ProgressCallback = Callable[[int, int], None]
+
+_CONTENT_TYPES = {".bz2": "application/x-bzip2", ".gz": "application/gzip", ".zip": "application/zip"}
+
+
+class UploadFailed(Exception):
+    """The upload server refused the file or the connection broke; ``status`` is None for the latter."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    bytes_sent: int
+    """File bytes sent (the image size)."""
+    body_bytes: int
+    """The whole request body, multipart framing included (= the Content-Length sent)."""
+    seconds: float
+    status: int
+    text: str
+
+    @property
+    def rate(self) -> float:
+        """Bytes per second of file data."""
+        return self.bytes_sent / self.seconds if self.seconds > 0 else float("inf")
+
+
+def content_type_for(filename: str) -> str:
+    return _CONTENT_TYPES.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
+
+
+class MultipartFile:
+    """A ``multipart/form-data`` body with one file part, produced in chunks, with an exact ``len()``.
+
+    The file's size is taken when the body is built; if the file then shrinks the upload fails
+    rather than sending a body shorter than the announced Content-Length.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        filename: str,
+        field: str = "file",
+        content_type: str | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        progress: ProgressCallback | None = None,
+        boundary: str | None = None,
+    ) -> None:
+        self.path = path
+        self.size = os.stat(path).st_size
+        self.chunk_size = chunk_size
+        self.progress = progress
+        self.boundary = boundary or f"cpi-{uuid.uuid4().hex}"
+        safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "")
+        self.preamble = (
+            f"--{self.boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type or content_type_for(filename)}\r\n\r\n"
+        ).encode()
+        self.epilogue = f"\r\n--{self.boundary}--\r\n".encode()
+        self.sent = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self.preamble) + self.size + len(self.epilogue)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.preamble
+        remaining = self.size
+        with open(self.path, "rb", buffering=0) as stream:
+            while remaining > 0:
+                chunk = stream.read(min(self.chunk_size, remaining))
+                if not chunk:
+                    raise UploadFailed(f"{self.path} shrank during the upload ({self.sent} of {self.size} bytes read)")
+                remaining -= len(chunk)
+                self.sent += len(chunk)
+                if self.progress is not None:
+                    self.progress(self.sent, self.size)
+                yield chunk
+        yield self.epilogue
+
+
+class ProgressLog:
+    """Logs upload progress (percent and rate) every 10 % or 30 s, plus fine-grained records for tools."""
+
+    def __init__(self, logger: logging.Logger, what: str, *, every_percent: float = 10, every_seconds: float = 30,
+                 fine_seconds: float = 0.2, clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.what = what
+        self.every_percent = every_percent
+        self.every_seconds = every_seconds
+        self.fine_seconds = fine_seconds
+        self.clock = clock
+        self.started = clock()
+        self._last_time = self._last_fine = self.started
+        self._last_percent = 0.0
+
+    def __call__(self, sent: int, total: int) -> None:
+        now = self.clock()
+        percent = 100.0 * sent / total if total else 100.0
+        elapsed = max(now - self.started, 1e-9)
+        rate = sent / elapsed
+        if now - self._last_fine >= self.fine_seconds or sent >= total:
+            self._last_fine = now
+            self.logger.log(PROGRESS_LEVEL, "%s: %d of %d bytes", self.what, sent, total,
+                            extra={"upload_progress": {"sent": sent, "total": total, "rate": rate,
+                                                       "what": self.what}})
+        due = percent - self._last_percent >= self.every_percent or now - self._last_time >= self.every_seconds
+        if due or sent >= total:
+            self._last_percent, self._last_time = percent, now
+            self.logger.info("%s: %.0f%% (%s of %s) at %s/s", self.what, percent, human_size(sent),
+                             human_size(total), human_size(rate))
+
+
+def human_size(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - loop always returns
+
+
+def stream_upload(
+    url: str,
+    path: str,
+    *,
+    filename: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    field: str = "file",
+    content_type: str | None = None,
+    verify: bool | str = True,
+    proxies: Mapping[str, str] | None = None,
+    timeout: tuple[float, float] = (10.0, 300.0),
+    progress: ProgressCallback | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    session: Any = None,
+) -> UploadResult:
+    """POST ``path`` as one multipart file part to ``url``; return bytes sent and seconds taken.
+
+    ``headers`` are added verbatim (CloudStack: ``X-signature``, ``X-metadata``, ``X-expires``,
+    spelled exactly so). Raises :class:`UploadFailed` on a non-2xx answer or a broken
+    connection; the message holds the server's text but never the headers.
+    """
+    import requests
+
+    body = MultipartFile(path, filename=filename or os.path.basename(path), field=field,
+                         content_type=content_type, chunk_size=chunk_size, progress=progress)
+    request_headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
+    request_headers.update(headers or {})
+    own_session = session is None
+    session = session or requests.Session()
+    started = time.monotonic()
+    try:
+        response = session.post(url, data=body, headers=request_headers, verify=verify,
+                                proxies=dict(proxies) if proxies else None, timeout=timeout,
+                                allow_redirects=False)
+    except UploadFailed:
+        raise
+    except requests.exceptions.SSLError as exc:
+        raise UploadFailed(f"TLS verification of the upload server {_host(url)} failed (set cloudstack.ca_cert "
+                           f"to its CA): {type(exc).__name__}") from None
+    except requests.RequestException as exc:
+        raise UploadFailed(f"upload to {_host(url)} broke after {body.sent} of {body.size} bytes: "
+                           f"{type(exc).__name__}: {_first_line(exc)}") from None
+    finally:
+        if own_session:
+            session.close()
+    seconds = time.monotonic() - started
+    text = response.text.strip()
+    if not 200 <= response.status_code < 300:
+        raise UploadFailed(f"upload server {_host(url)} answered HTTP {response.status_code}: "
+                           f"{text[:500] or response.reason}", status=response.status_code)
+    return UploadResult(bytes_sent=body.sent, body_bytes=len(body), seconds=seconds,
+                        status=response.status_code, text=text[:500])
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:300]

@@ -1,0 +1,1 @@
+pytest_plugins = ["cpi_framework.testing"]
