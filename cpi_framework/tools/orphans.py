@@ -18,6 +18,7 @@ running right now):
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 
 KINDS = ("vm", "volume", "snapshot", "template")
 TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating"})
+METADATA_KEYS = ("director", "deployment")
+UNTAGGED_VM_NAME = re.compile(r"^vm-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+"""The name ``create_vm`` deploys with; tags follow the deploy job, so a kill during it leaves none."""
 
 
 @dataclass
@@ -115,6 +119,7 @@ class Scanner:
 
     def scan(self) -> list[Finding]:
         vms = self.scan_vms()
+        self.scan_untagged_vms()
         self.scan_volumes(vms)
         self.scan_snapshots()
         self.scan_templates()
@@ -139,6 +144,22 @@ class Scanner:
             known[str(vm["id"])] = finding
         return known
 
+    def scan_untagged_vms(self) -> None:
+        """VMs named like ``create_vm``'s but with no tag at all: killed during ``deployVirtualMachine``.
+
+        The name alone proves nothing (anyone may name a VM so), so they are reported, never deleted.
+        """
+        from cpi_framework.services.vms import ABSENT_STATES
+
+        if self.director_uuid:
+            return  # untagged VMs name no director
+        for vm in self.ctx.client.list("listVirtualMachines", {"listall": True, "details": "min",
+                                                                "keyword": "vm-"}):
+            if (UNTAGGED_VM_NAME.match(str(vm.get("name") or "")) and not vm.get("tags")
+                    and vm.get("state") not in ABSENT_STATES):
+                self._finding("vm", vm, "untagged VM named like create_vm's (killed while deploying?)",
+                              orphan=False, note="not provably ours: check it and delete it by hand")
+
     def scan_volumes(self, vms: dict[str, Finding | None]) -> None:
         from cpi_framework.services.tags import tags_of
         from cpi_framework.services.vms import VM_ID_TAG
@@ -158,8 +179,9 @@ class Scanner:
                     self._finding("volume", volume, f"ephemeral disk detached from its VM {owner}", orphan=False,
                                   note="its VM still exists; delete_vm removes it")
                 elif isinstance(vm_finding, Finding):
+                    note = vm_finding.note and f"kept with its VM: {vm_finding.note}"
                     self._finding("volume", volume, f"ephemeral disk of orphaned VM {owner}",
-                                  orphan=vm_finding.orphan, note=vm_finding.note and "kept with its VM")
+                                  orphan=vm_finding.orphan, note=note)
                 elif owner:
                     self._finding("volume", volume, f"ephemeral disk whose VM {owner} is gone")
                 else:
@@ -280,10 +302,14 @@ class Scanner:
 
 
 def has_bosh_metadata(resource: dict[str, Any]) -> bool:
-    """Whether ``set_*_metadata`` ever ran: a tag beside the CPI's own (``bosh-*``) ones."""
-    from cpi_framework.services.tags import OWNERSHIP_KEYS, tags_of
+    """Whether ``set_vm_metadata`` ever ran: the director (and ``create-env``) always sends both keys.
 
-    return any(key not in OWNERSHIP_KEYS and not key.startswith("bosh-") for key in tags_of(resource))
+    Other tags prove nothing: ``create_vm`` itself copies ``env.bosh.tags`` onto the VM.
+    """
+    from cpi_framework.services.tags import tags_of
+
+    tags = tags_of(resource)
+    return all(key in tags for key in METADATA_KEYS)
 
 
 def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> None:
