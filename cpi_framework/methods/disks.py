@@ -69,7 +69,7 @@ def has_disk(ctx: CallContext, disk_cid: str) -> bool:
 
 
 def attach_disk(ctx: CallContext, vm_cid: str, disk_cid: str) -> DiskHint | None:
-    """Attach and answer the plugin's disk hint (v2+); v1 answers null and updates the registry if used."""
+    """Attach and answer the plugin's disk hint (v2+, null for v1); a registry-mode VM's registry entry is updated."""
     from cpi_framework.services import vms
 
     vm = vms.get_vm(ctx, vm_cid)
@@ -77,13 +77,12 @@ def attach_disk(ctx: CallContext, vm_cid: str, disk_cid: str) -> DiskHint | None
     attached = volumes.attach_volume(ctx, volume, vm)
     hint = ctx.plugins.disk_hint(attached, vm, "persistent")
     ctx.log.info("attached disk %s to VM %s as %s", disk_cid, vm_cid, hint)
-    if ctx.api_version >= 2:
-        return hint
     _update_registry(ctx, vm_cid, disk_cid, hint)
-    return None
+    return hint if ctx.api_version >= 2 else None
 
 
 def _update_registry(ctx: CallContext, vm_cid: str, disk_cid: str, hint: DiskHint | None) -> None:
+    """Stemcells below api_version 2 read disk hints from the registry, whatever the request's version."""
     from cpi_framework.services import registry
 
     if registry.registry_mode(ctx):
@@ -112,8 +111,7 @@ def detach_disk(ctx: CallContext, vm_cid: str, disk_cid: str) -> None:
             ok_to_retry=False,
         )
     volumes.detach_volume(ctx, volume)
-    if ctx.api_version < 2:
-        _update_registry(ctx, vm_cid, disk_cid, None)
+    _update_registry(ctx, vm_cid, disk_cid, None)
 
 
 def get_disks(ctx: CallContext, vm_cid: str) -> list:
@@ -124,7 +122,7 @@ def get_disks(ctx: CallContext, vm_cid: str) -> list:
     return [
         volumes.cid_of(v)
         for v in volumes.volumes_of_vm(ctx, str(vm["id"]), type="DATADISK")
-        if volumes.role_of(v) != "ephemeral-disk"
+        if volumes.role_of(v) != "ephemeral-disk" and not vms.is_ephemeral_of(v, vm)
     ]
 
 
