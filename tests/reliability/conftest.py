@@ -1,0 +1,58 @@
+"""Reliability suite: fixtures from the CPI test kit, hypothesis budgets, and the run's figures.
+
+The test kit is normally enabled with ``pytest_plugins = ["cpi_framework.testing"]``, but
+pytest refuses ``pytest_plugins`` in a conftest below the rootdir's ``tests/`` when the whole
+``tests`` tree is collected; importing its fixtures here gives the same fixtures either way.
+
+At session end the figures (requests tried, faults injected, leaks found, ...) are printed
+and written as JSON to ``$CPI_RELIABILITY_FIGURES`` (default: the system temp dir), from
+where ``docs/reliability.md`` takes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_support import FIGURES, HEAVY
+
+from cpi_framework.testing import (  # noqa: F401 - fixtures, registered by name
+    cpi,
+    cpi_config,
+    hypervisor,
+    hypervisor_zone,
+    simulator,
+    simulator_session,
+)
+
+_STARTED = time.time()
+
+
+
+def figures_path() -> Path:
+    return Path(os.environ.get("CPI_RELIABILITY_FIGURES") or Path(tempfile.gettempdir()) / "cpi-reliability.json")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    data = FIGURES.as_dict()
+    if not data["counts"]:
+        return
+    data["tier"] = "heavy (CPI_HEAVY_TESTS=1)" if HEAVY else "fast"
+    data["seconds"] = round(time.time() - _STARTED, 1)
+    data["exitstatus"] = int(exitstatus)
+    path = figures_path()
+    try:
+        path.write_text(json.dumps(data, indent=2, sort_keys=True))
+    except OSError:
+        pass
+    terminalreporter.section("reliability figures")
+    for name, value in data["counts"].items():
+        terminalreporter.write_line(f"{name:>40}: {value}")
+    for name, value in data["notes"].items():
+        terminalreporter.write_line(f"{name:>40}: {value}")
+    terminalreporter.write_line(f"(written to {path})")
