@@ -92,14 +92,6 @@ def build_own_wheels(dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.whl"):
         old.unlink()
-    isolation: list[str] = []
-    try:
-        import setuptools  # noqa: F401  (both present: build offline, without an isolated env)
-        import wheel  # noqa: F401
-
-        isolation = ["--no-build-isolation"]
-    except ImportError:
-        pass
     # Building from a copy keeps build/ and *.egg-info out of the work tree.
     with tempfile.TemporaryDirectory(prefix="cpi-wheels-") as tmp:
         sources = []
@@ -109,8 +101,23 @@ def build_own_wheels(dest: Path) -> list[Path]:
                 ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "release", "plugins",
                 "tests", "bench", "docs"))
             sources.append(str(copy))
-        _pip("wheel", "--no-deps", *isolation, "-w", str(dest), *sources)
+        _pip("wheel", "--no-deps", *_build_backend_options(Path(tmp) / "backend"), "-w", str(dest), *sources)
     return sorted(dest.glob("*.whl"))
+
+
+def _build_backend_options(workdir: Path) -> list[str]:
+    """Build offline when this interpreter has the backend, else from one local setuptools wheel.
+
+    Each isolated build otherwise asks the index for setuptools again (four builds, seconds each).
+    """
+    try:
+        import setuptools  # noqa: F401
+        import wheel  # noqa: F401
+
+        return ["--no-build-isolation"]
+    except ImportError:
+        _pip("download", "--only-binary=:all:", "-d", str(workdir), "setuptools>=70.1")
+        return ["--no-index", "--find-links", str(workdir)]
 
 
 def download_vendor(dest: Path, targets: tuple[Target, ...] | None = TARGETS) -> list[Path]:
@@ -209,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-source", type=Path, help="CPython source tarball (default: Debian's python3.11)")
     parser.add_argument("--skip-python", action="store_true", help="keep the python3 blob as it is")
     parser.add_argument("--host-only", action="store_true",
-                        help="vendor wheels for this interpreter only (quick local builds, not for a release)")
+                        help="vendor wheels for this interpreter only and leave blobs.yml alone (local builds)")
     args = parser.parse_args(argv)
 
     build_own_wheels(WHEELS_DIR)
@@ -219,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     download_vendor(vendor, None if args.host_only else TARGETS)
     if not args.skip_python:
         python_source(BLOBS_DIR / PYTHON_BLOB_DIR, args.python_source)
-    write_blobs_yml()
+    if args.host_only:
+        print("--host-only: config/blobs.yml left as it is (not a release build)", file=sys.stderr)
+    else:
+        write_blobs_yml()
     return 0
 
 
