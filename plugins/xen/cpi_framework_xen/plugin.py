@@ -10,7 +10,7 @@ What the CloudStack stemcell (``cloudstack-vhdx``, built by bosh-linux-stemcell-
   ``virtio`` resolver, both of which end on the hint's ``path``;
 * its agent reads settings from the HTTP metadata source (``mdproxy4cs`` on
   ``169.254.169.254:39724`` forwarding to the virtual router), as JSON with the settings at
-  the top level plus ``server.name`` and ``dns.nameserver``;
+  the top level;
 * hot-plugging a disk before the PV drivers (xe-guest-utilities) are up fails with XenServer's
   ``VM_MISSING_PV_DRIVERS`` error, which clears by itself once the guest has booted.
 """
@@ -76,30 +76,11 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str 
     return {"path": device_path(deviceid), "volume_id": str(int(deviceid))}
 
 
-def http_user_data(settings: dict[str, Any]) -> bytes:
-    """Settings at the top level, plus what the HTTP metadata source reads beside them."""
-    document = dict(settings)
-    name = (settings.get("vm") or {}).get("name")
-    if name and "server" not in document:
-        document["server"] = {"name": name}
-    nameservers = default_dns(settings.get("networks") or {})
-    if nameservers and "dns" not in document:
-        document["dns"] = {"nameserver": nameservers}
-    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
-
-
-def default_dns(networks: dict[str, Any]) -> list[str]:
-    """DNS servers of the network that is default for ``dns`` (else the first that has some)."""
-    candidates = [n for n in networks.values() if isinstance(n, dict) and n.get("dns")]
-    for network in candidates:
-        if "dns" in (network.get("default") or []):
-            return list(network["dns"])
-    return list(candidates[0]["dns"]) if candidates else []
-
-
 @hookimpl
 def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
-    return UserData(http_user_data(settings), delivery="userdata")
+    # The HTTP source parses the settings at the top level of the JSON document. In registry
+    # mode (old stemcells) the core has already added ``server``/``registry``/``dns`` to them.
+    return UserData(json.dumps(settings, separators=(",", ":"), sort_keys=True).encode(), delivery="userdata")
 
 
 @hookimpl

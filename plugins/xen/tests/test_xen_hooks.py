@@ -71,28 +71,17 @@ def test_disk_hint_without_device_id_names_the_plugin(host: PluginHost) -> None:
         plugin.device_path(26)
 
 
-def test_user_data_is_top_level_json_with_server_and_dns(host: PluginHost) -> None:
+def test_user_data_is_the_settings_as_compact_json(host: PluginHost) -> None:
     settings = {
         "agent_id": "agent-1",
         "vm": {"name": "vm-abc"},
-        "networks": {
-            "other": {"type": "manual", "dns": ["10.0.0.9"]},
-            "default": {"type": "manual", "dns": ["10.0.1.2", "10.0.1.3"], "default": ["dns", "gateway"]},
-        },
+        "networks": {"default": {"type": "manual", "dns": ["10.0.1.2"], "default": ["dns", "gateway"]}},
         "disks": {"system": "/dev/xvda"},
     }
     user_data = host.user_data(settings, {"id": "vm-1", "networks": []})
     assert user_data.delivery == "userdata"
-    document = json.loads(user_data.data)
-    assert document["agent_id"] == "agent-1" and document["disks"] == {"system": "/dev/xvda"}
-    assert document["server"] == {"name": "vm-abc"}
-    assert document["dns"] == {"nameserver": ["10.0.1.2", "10.0.1.3"]}
+    assert json.loads(user_data.data) == settings  # the HTTP source reads the settings at the top level
     assert b" " not in user_data.data  # compact: user-data travels in a size-limited parameter
-
-
-def test_user_data_without_dns_or_name() -> None:
-    document = json.loads(plugin.http_user_data({"agent_id": "a", "networks": {"n": {"type": "dynamic"}}}))
-    assert "dns" not in document and "server" not in document
 
 
 class JobError(Exception):
