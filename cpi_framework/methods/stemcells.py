@@ -255,6 +255,21 @@ class _Registration:
         self.tags = tags
         self.created: list[dict[str, Any]] = []
 
+    def call(self, command: str, zone: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """Run the creating command; if its answer is lost, adopt what it made (found by the unique name)."""
+        from cpi_framework.cloudstack import CloudStackError, TransportError
+
+        try:
+            return self.ctx.client.call(command, {**self.base, "zoneid": zone["id"], **extra})
+        except TransportError:
+            try:
+                made = self.ctx.client.find_by_name("listTemplates", self.base["name"],
+                                                    {"templatefilter": "self", "zoneid": zone["id"]})
+            except CloudStackError:
+                made = []
+            self.created.extend({"id": str(t["id"]), "zone": zone} for t in made)
+            raise
+
     def add(self, template_id: str, zone: dict[str, Any]) -> None:
         self.created.append({"id": template_id, "zone": zone})
         primary = self.created[0]["id"]
@@ -275,7 +290,7 @@ def _register_direct(
 
     cs = ctx.config.cloudstack
     for zone in zones:
-        answer = ctx.client.call("getUploadParamsForTemplate", {**registration.base, "zoneid": zone["id"]})
+        answer = registration.call("getUploadParamsForTemplate", zone)
         upload = answer.get("getuploadparams", answer)
         ctx.add_secrets(upload.get("signature"), upload.get("metadata"))
         registration.add(str(upload["id"]), zone)
@@ -300,7 +315,7 @@ def _register_by_url(
 ) -> None:
     with _image_url(ctx, image_path, filename) as url:
         for zone in zones:
-            answer = ctx.client.call("registerTemplate", {**registration.base, "zoneid": zone["id"], "url": url})
+            answer = registration.call("registerTemplate", zone, url=url)
             templates = answer.get("template") or []
             if not templates or "id" not in templates[0]:
                 raise CloudError(f"registerTemplate in zone {zone['name']} answered no template: {answer}")

@@ -245,3 +245,32 @@ def test_v3_tags_only_from_api_v3() -> None:
     assert stemcells._v3_tags(make_ctx(api_version=2), env) == {}
     assert stemcells._v3_tags(make_ctx(api_version=3), None) == {}
     assert stemcells._v3_tags(make_ctx(api_version=3), {"tags": "nope"}) == {}
+
+
+def test_a_template_made_by_a_call_whose_answer_was_lost_is_cleaned_up(tmp_path) -> None:  # noqa: ANN001
+    """getUploadParamsForTemplate is not retried (it creates); what it made is found by its unique name."""
+    from cloudstack_simulator import Simulator
+    from cpi_framework.cloudstack import TransportError
+
+    image = tmp_path / "image"
+    image.write_bytes(b"BZh9" + bytes(100))
+    with Simulator() as sim:
+        config = validate_config({"cloudstack": {"endpoint": sim.endpoint, "api_key": sim.api_key,
+                                                 "secret_access_key": sim.secret_key, "default_zone": "zone-xen"}},
+                                 "test")
+        plugins = PluginHost("xen")
+        ctx = CallContext(config.with_plugin_defaults(plugins.defaults), plugins, logger=logging.getLogger("cpi.t"))
+        real_call = ctx.client.call
+
+        def lossy(command: str, params: Any = None, **kw: Any) -> Any:
+            answer = real_call(command, params, **kw)
+            if command == "getUploadParamsForTemplate":
+                raise TransportError(f"{command}: connection reset", command=command)
+            return answer
+
+        ctx.client.call = lossy  # type: ignore[method-assign]
+        with pytest.raises(TransportError):
+            stemcells.create_stemcell(ctx, str(image), {"name": "s", "version": "1", "hypervisor": "xen"})
+        assert [t["name"] for t in sim.inventory()["templates"] if t["name"].startswith("bosh-s-1-")] == []
+        assert sim.request_counts()["deleteTemplate"] == 1
+        ctx.close()
