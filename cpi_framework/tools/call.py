@@ -54,7 +54,8 @@ def parse_argument(text: str) -> Any:
         raise ToolError(f"argument {text[:40]!r} is neither JSON nor YAML: {exc}") from exc
 
 
-def build_request(method: str, args: list[str], api_version: int | None, context: str | None) -> dict[str, Any]:
+def build_request(method: str, args: list[str], api_version: int | None, context: str | None,
+                  debug: bool = False) -> dict[str, Any]:
     request: dict[str, Any] = {"method": method, "arguments": [parse_argument(a) for a in args]}
     if context:
         value = parse_argument(context)
@@ -63,6 +64,8 @@ def build_request(method: str, args: list[str], api_version: int | None, context
         request["context"] = value
     else:
         request["context"] = {"director_uuid": "cloudstack-cpi-call"}
+    if debug:  # the director's way to override config for one call: context.cpi
+        request["context"] = {**request["context"], "cpi": {**request["context"].get("cpi", {}), "debug": True}}
     if api_version is not None:
         request["api_version"] = api_version
     return request
@@ -130,13 +133,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--context", metavar="JSON",
                         help="the request's context object (default: a director_uuid naming this tool)")
     parser.add_argument("--raw", action="store_true", help="print the CPI's response JSON as is")
+    parser.add_argument("--debug", action="store_true",
+                        help="set cpi.debug for this call: the log shows each CloudStack request (redacted)")
     parser.add_argument("--no-log", action="store_true", help="do not print the response's log")
     parser.add_argument("--timeout", type=float, default=3600, metavar="SECONDS",
                         help="give up waiting for the CPI after this long (default 3600)")
     args = parser.parse_args(argv)
 
     def body() -> int:
-        request = build_request(args.method, args.args, args.api_version, args.context)
+        request = build_request(args.method, args.args, args.api_version, args.context, args.debug)
         response, _stderr = run_cpi(request, args.config, timeout=args.timeout)
         if args.raw:
             print_json(response)
