@@ -1,7 +1,8 @@
-"""Core test configuration: paths and a minimal valid config file.
+"""Core test configuration: the CPI test kit, paths and a minimal valid config file.
 
-Tests that need the simulator or the real CPI process opt in with
-``pytest_plugins = ["cpi_framework.testing"]`` in their own directory's conftest.
+The test kit (``cpi_framework.testing``: simulator, ``cpi`` and config fixtures) is enabled
+here for the whole ``tests`` tree: pytest accepts ``pytest_plugins`` only in the top-level
+conftest, so subdirectories must not declare it again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+pytest_plugins = ["cpi_framework.testing"]
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-pytest_plugins = ["cpi_framework.testing"]
+"""Integration tests: the CPI test kit is enabled by tests/conftest.py (top-level only, as pytest requires)."""

@@ -1,3 +1,1 @@
-"""Operator-tool tests run against the simulator and the real CPI process."""
-
-pytest_plugins = ["cpi_framework.testing"]
+"""Operator-tool tests: the CPI test kit is enabled by tests/conftest.py (top-level only, as pytest requires)."""
