@@ -57,17 +57,10 @@ def _discard(ctx: CallContext, snapshot_id: str) -> None:
 
 def find_snapshot(ctx: CallContext, snapshot_cid: str) -> dict[str, Any] | None:
     """The snapshot a CID names; None when it does not exist (or is being destroyed)."""
-    from cpi_framework.cloudstack import ApiError
-
     if not catalog.is_uuid(snapshot_cid):
         return None
-    try:
-        items = ctx.client.list("listSnapshots", {"id": snapshot_cid, "listall": True})
-    except ApiError as exc:
-        if not exc.is_not_found:
-            raise
-        return None
-    found = [s for s in items if s.get("id") == snapshot_cid and s.get("state") not in ("Destroying", "Destroyed")]
+    items = volumes.list_by_id(ctx, "listSnapshots", snapshot_cid)
+    found = [s for s in items if s.get("state") not in ("Destroying", "Destroyed")]
     return found[0] if found else None
 
 

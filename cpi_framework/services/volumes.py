@@ -122,24 +122,29 @@ def _live_data_disks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [v for v in items if v.get("type") == "DATADISK" and v.get("state") not in GONE_STATES]
 
 
+def list_by_id(ctx: CallContext, command: str, item_id: str) -> list[dict[str, Any]]:
+    """``<command> id=<item_id>`` items with exactly that id; [] when the server says it does not exist."""
+    from cpi_framework.cloudstack import ApiError
+
+    try:
+        items = ctx.client.list(command, {"id": item_id, "listall": True})
+    except ApiError as exc:
+        if not exc.is_not_found:
+            raise
+        return []
+    return [item for item in items if item.get("id") == item_id]
+
+
 def find_volume(ctx: CallContext, cid: str) -> dict[str, Any] | None:
     """The DATADISK volume a disk CID names (UUID, or a seed ``cpi-disk-…`` name); None when absent.
 
     One ``listVolumes`` call. A CID that is neither costs no call at all: it cannot exist.
     Volumes being destroyed count as absent.
     """
-    from cpi_framework.cloudstack import ApiError
-
     if not isinstance(cid, str) or not cid:
         return None
     if catalog.is_uuid(cid):
-        try:
-            items = ctx.client.list("listVolumes", {"id": cid, "listall": True})
-        except ApiError as exc:
-            if not exc.is_not_found:
-                raise
-            return None
-        found = [v for v in _live_data_disks(items) if v.get("id") == cid]
+        found = _live_data_disks(list_by_id(ctx, "listVolumes", cid))
         return found[0] if found else None
     if is_legacy_cid(cid):
         found = _live_data_disks(ctx.client.find_by_name("listVolumes", cid, {"listall": True}))
