@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,18 @@ class Checker:
         result = Result(check, status, message, fix)
         self.results.append(result)
         return result
+
+    def find(self, label: str, fix: str, lookup: Callable[..., dict[str, Any]], *args: str,
+             suffix: str = "") -> dict[str, Any] | None:
+        """A catalogue lookup (services.catalog); a miss becomes a failed line naming what exists."""
+        from cpi_framework.errors import CloudError
+
+        assert self.ctx is not None
+        try:
+            return lookup(self.ctx, *args)
+        except CloudError as exc:
+            self.add(label, "fail", f"{exc}{suffix}", fix)
+            return None
 
     @property
     def failed(self) -> bool:
@@ -190,15 +203,12 @@ class Checker:
         return True
 
     def check_zone(self, name: str, label: str) -> dict[str, Any] | None:
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
-        try:
-            zone = catalog.zone(self.ctx, name)
-        except CloudError as exc:
-            self.add(label, "fail", str(exc), "set cloudstack.default_zone (or the AZ's zone) to one of the "
-                     "available zones")
+        zone = self.find(label, "set cloudstack.default_zone (or the AZ's zone) to one of the available zones",
+                         catalog.zone, name)
+        if zone is None:
             return None
         wanted = self.ctx.plugins.cloudstack_type
         kinds = sorted({h.get("name", "") for h in self.ctx.client.list("listHypervisors", {"zoneid": zone["id"]})})
@@ -224,14 +234,11 @@ class Checker:
 
     def disk_offering(self, label: str, name: str, *, size_mb: int | None) -> dict[str, Any] | None:
         """An offering must exist; a fixed-size one only fits requests of its own size."""
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
-        try:
-            offering = catalog.disk_offering(self.ctx, name)
-        except CloudError as exc:
-            self.add(label, "fail", str(exc), "name an existing disk offering (or its id)")
+        offering = self.find(label, "name an existing disk offering (or its id)", catalog.disk_offering, name)
+        if offering is None:
             return None
         if offering.get("iscustomized"):
             self.add(label, "pass", f"disk offering '{name}' exists (custom size)")
@@ -246,14 +253,11 @@ class Checker:
         return offering
 
     def compute_offering(self, label: str, name: str, *, custom: bool) -> None:
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
-        try:
-            offering = catalog.service_offering(self.ctx, name)
-        except CloudError as exc:
-            self.add(label, "fail", str(exc), "name an existing compute offering (or its id)")
+        offering = self.find(label, "name an existing compute offering (or its id)", catalog.service_offering, name)
+        if offering is None:
             return
         if custom and not offering.get("iscustomized"):
             self.add(label, "fail", f"compute offering '{name}' is not customizable but cpu/ram are set",
@@ -262,7 +266,6 @@ class Checker:
             self.add(label, "pass", f"compute offering '{name}' exists")
 
     def check_key_pair(self, config: Config) -> None:
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
@@ -270,31 +273,22 @@ class Checker:
         if not name:
             self.add("key pair", "skip", "cloudstack.default_key_name is not set (VMs get no SSH key)")
             return
-        try:
-            catalog.key_pair(self.ctx, name)
-        except CloudError as exc:
-            self.add("key pair", "fail", str(exc), "create it (CloudStack UI: SSH Key Pairs) or fix "
-                     "cloudstack.default_key_name")
-            return
-        self.add("key pair", "pass", f"SSH key pair '{name}' exists")
+        fix = "create it (CloudStack UI: SSH Key Pairs) or fix cloudstack.default_key_name"
+        if self.find("key pair", fix, catalog.key_pair, name) is not None:
+            self.add("key pair", "pass", f"SSH key pair '{name}' exists")
 
     def check_os_type(self, config: Config) -> None:
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
         wanted = config.cloudstack.stemcell_os_type
         if not wanted:
             return
-        try:
-            catalog.os_type(self.ctx, wanted)
-        except CloudError as exc:
-            self.add("os type", "fail", str(exc), "set cloudstack.stemcell_os_type to an OS type description")
-            return
-        self.add("os type", "pass", f"OS type '{wanted}' exists")
+        fix = "set cloudstack.stemcell_os_type to an OS type description"
+        if self.find("os type", fix, catalog.os_type, wanted) is not None:
+            self.add("os type", "pass", f"OS type '{wanted}' exists")
 
     def check_cloud_config(self, cloud: dict[str, Any], default_zone: dict[str, Any] | None) -> None:
-        from cpi_framework.errors import CloudError
         from cpi_framework.services import catalog
 
         assert self.ctx is not None
@@ -318,11 +312,9 @@ class Checker:
             if zone is None:
                 self.add(label, "skip", "its zone could not be checked")
                 continue
-            try:
-                found = catalog.network(self.ctx, zone["id"], net.name)
-            except CloudError as exc:
-                self.add(label, "fail", f"{exc} in zone '{zone.get('name')}'",
-                         "set the subnet's cloud_properties.name to a network of that zone")
+            found = self.find(label, "set the subnet's cloud_properties.name to a network of that zone",
+                              catalog.network, zone["id"], net.name, suffix=f" in zone '{zone.get('name')}'")
+            if found is None:
                 continue
             provider = _userdata_provider(found)
             if provider is None:
