@@ -34,6 +34,18 @@ _STARTED = time.time()
 
 
 
+@pytest.fixture
+def sim(simulator_session: Any) -> Any:  # noqa: F811 - the imported fixture, by name
+    """The session's simulator with an empty request log and no faults (cheaper than a fresh one).
+
+    Tests using it must leave the inventory as they found it (the bad-input checks restore
+    it whenever a fuzzed request turned out valid and did real work).
+    """
+    simulator_session.reset(log=True, faults=True, state=False)
+    yield simulator_session
+    simulator_session.reset(log=True, faults=True, state=False)
+
+
 def figures_path() -> Path:
     return Path(os.environ.get("CPI_RELIABILITY_FIGURES") or Path(tempfile.gettempdir()) / "cpi-reliability.json")
 

@@ -129,8 +129,8 @@ class Cloud:
 
 
 @pytest.fixture
-def xen_config(simulator: Any, tmp_path: Path) -> Path:
-    return make_cpi_config(simulator, "xen", tmp_path, cloudstack={"timeouts": {"default": 5}, "read_timeout": 5})
+def xen_config(sim: Any, tmp_path: Path) -> Path:
+    return make_cpi_config(sim, "xen", tmp_path, cloudstack={"timeouts": {"default": 5}, "read_timeout": 5})
 
 
 # -- in-process properties ----------------------------------------------------------------------------
@@ -139,8 +139,8 @@ def xen_config(simulator: Any, tmp_path: Path) -> Path:
 @settings(PROFILE)
 @given(raw=st.one_of(st.binary(max_size=512), st.sampled_from([b"\x00" * 70_000, bytes(range(256)) * 300]),
                      st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))))
-def test_garbage_bytes(simulator, xen_config, raw):
-    cloud = Cloud(simulator)
+def test_garbage_bytes(sim, xen_config, raw):
+    cloud = Cloud(sim)
     document, _ = in_process(xen_config, raw)
     cloud.check(document, "garbage bytes")
     try:
@@ -156,8 +156,8 @@ def test_garbage_bytes(simulator, xen_config, raw):
 @settings(PROFILE)
 @given(method=st.one_of(st.sampled_from(sorted(METHODS)), JSON), arguments=ARG, api_version=ARG,
        context=st.one_of(st.none(), JSON))
-def test_malformed_envelopes(simulator, xen_config, method, arguments, api_version, context):
-    cloud = Cloud(simulator)
+def test_malformed_envelopes(sim, xen_config, method, arguments, api_version, context):
+    cloud = Cloud(sim)
     document, _ = in_process(xen_config, envelope(method, arguments, api_version, context))
     cloud.check(document, "envelope")
     if not isinstance(method, str) or not isinstance(arguments, list):
@@ -167,7 +167,7 @@ def test_malformed_envelopes(simulator, xen_config, method, arguments, api_versi
 
 
 @pytest.mark.parametrize(("method", "position"), _typed_positions(), ids=lambda v: str(v))
-def test_wrong_type_in_every_argument_position(simulator, xen_config, method, position):
+def test_wrong_type_in_every_argument_position(sim, xen_config, method, position):
     signature = _signature(method)
     name, kinds = signature[position]
     valid = [_VALID[next(iter(k))] if k else None for _, k in signature]
@@ -175,7 +175,7 @@ def test_wrong_type_in_every_argument_position(simulator, xen_config, method, po
     @settings(PROFILE, max_examples=max(6, PROFILE.max_examples // 10))
     @given(value=_wrong_value(kinds))
     def check(value: Any) -> None:
-        cloud = Cloud(simulator)
+        cloud = Cloud(sim)
         arguments = list(valid)
         arguments[position] = value
         document, _ = in_process(xen_config, envelope(method, arguments))
@@ -188,13 +188,13 @@ def test_wrong_type_in_every_argument_position(simulator, xen_config, method, po
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_random_arguments_for_every_method(simulator, xen_config, method):
+def test_random_arguments_for_every_method(sim, xen_config, method):
     """Plausible-to-absurd argument lists: any outcome is fine except a bad response or a changed cloud."""
 
     @settings(PROFILE, max_examples=max(8, PROFILE.max_examples // 8))
     @given(arguments=st.lists(ARG, max_size=7), api_version=st.sampled_from([None, 1, 2, 3]))
     def check(arguments: list[Any], api_version: int | None) -> None:
-        cloud = Cloud(simulator)
+        cloud = Cloud(sim)
         document, _ = in_process(xen_config, envelope(method, arguments, api_version))
         cloud.check(document, method)
 
@@ -203,8 +203,8 @@ def test_random_arguments_for_every_method(simulator, xen_config, method):
 
 @settings(PROFILE)
 @given(method=st.text(max_size=60).filter(lambda m: m not in METHODS), api_version=st.sampled_from([None, 1, 2]))
-def test_unknown_methods_are_not_implemented(simulator, xen_config, method, api_version):
-    cloud = Cloud(simulator)
+def test_unknown_methods_are_not_implemented(sim, xen_config, method, api_version):
+    cloud = Cloud(sim)
     document, _ = in_process(xen_config, envelope(method, [], api_version))
     cloud.check(document, "unknown method")
     assert document["error"]["type"] == "Bosh::Clouds::NotImplemented"
@@ -213,12 +213,12 @@ def test_unknown_methods_are_not_implemented(simulator, xen_config, method, api_
 
 @settings(PROFILE)
 @given(method=st.sampled_from(sorted(METHODS)), api_version=st.integers(min_value=rpc.MAX_API_VERSION + 1))
-def test_unknown_api_versions_are_refused_before_any_work(simulator, xen_config, method, api_version):
-    cloud = Cloud(simulator)
+def test_unknown_api_versions_are_refused_before_any_work(sim, xen_config, method, api_version):
+    cloud = Cloud(sim)
     document, _ = in_process(xen_config, envelope(method, ["x", {}, {}, {}], api_version))
     cloud.check(document, "api_version")
-    assert simulator.request_log() == [] or all(e["command"] != "deployVirtualMachine"
-                                                for e in simulator.request_log())
+    assert sim.request_log() == [] or all(e["command"] != "deployVirtualMachine"
+                                                for e in sim.request_log())
     assert document["error"]["type"] == "Bosh::Clouds::NotImplemented"
     assert f"'{api_version}'" in document["error"]["message"]
 
@@ -234,8 +234,8 @@ PROCESS_INPUTS = st.one_of(
 
 @settings(PROFILE, max_examples=PROCESS_EXAMPLES)
 @given(raw=PROCESS_INPUTS)
-def test_real_process_sample(simulator, xen_config, tmp_path, raw):
-    cloud = Cloud(simulator)
+def test_real_process_sample(sim, xen_config, tmp_path, raw):
+    cloud = Cloud(sim)
     result = run_raw(xen_config, raw)  # exit 0, one JSON object, nothing else on stdout
     FIGURES.add("bad-input requests (real process)")
     cloud.check(result.document, "process")
@@ -254,8 +254,8 @@ def test_real_process_sample(simulator, xen_config, tmp_path, raw):
     b'[' * 100_000,
     b'{"method":"info","arguments":' + b'[' * 50_000,
 ], ids=lambda raw: raw[:24].decode("utf-8", "replace").replace("\n", "\\n"))
-def test_real_process_known_nasties(simulator, xen_config, raw):
-    cloud = Cloud(simulator)
+def test_real_process_known_nasties(sim, xen_config, raw):
+    cloud = Cloud(sim)
     result = run_raw(xen_config, raw)
     FIGURES.add("bad-input requests (real process)")
     cloud.check(result.document, "process")
@@ -265,16 +265,16 @@ def test_real_process_known_nasties(simulator, xen_config, raw):
 
 @pytest.mark.xfail(strict=True, reason="bug: rpc.parse_request does not catch RecursionError, so deeply nested "
                    "JSON answers CloudError 'Unexpected error: RecursionError' instead of CpiError")
-def test_deeply_nested_json_is_a_cpi_error(simulator, xen_config):
+def test_deeply_nested_json_is_a_cpi_error(sim, xen_config):
     result = run_raw(xen_config, b"[" * 100_000)
     assert result.error["type"] == "Bosh::Clouds::CpiError"
     assert result.error["message"].startswith("Must provide valid JSON payload")
 
 
-def test_huge_request_does_not_hang_or_crash(simulator, xen_config):
+def test_huge_request_does_not_hang_or_crash(sim, xen_config):
     raw = envelope("set_vm_metadata", ["vm", {f"k{i}": "v" * 1000 for i in range(5000)}])  # ~5 MB
     assert len(raw) > 5_000_000
-    cloud = Cloud(simulator)
+    cloud = Cloud(sim)
     result = run_raw(xen_config, raw, timeout=60)
     cloud.check(result.document, "huge")
     assert result.seconds < 30
