@@ -1,8 +1,6 @@
-"""Reliability suite: fixtures from the CPI test kit, hypothesis budgets, and the run's figures.
+"""Reliability suite: a shared simulator fixture and the run's figures.
 
-The test kit is normally enabled with ``pytest_plugins = ["cpi_framework.testing"]``, but
-pytest refuses ``pytest_plugins`` in a conftest below the rootdir's ``tests/`` when the whole
-``tests`` tree is collected; importing its fixtures here gives the same fixtures either way.
+The CPI test kit (``cpi_framework.testing``) is enabled by the top-level ``tests/conftest.py``.
 
 At session end the figures (requests tried, faults injected, leaks found, ...) are printed
 and written as JSON to ``$CPI_RELIABILITY_FIGURES`` (default: the system temp dir), from
@@ -21,21 +19,12 @@ from typing import Any
 import pytest
 from reliability_support import FIGURES, HEAVY
 
-from cpi_framework.testing import (  # noqa: F401 - fixtures, registered by name
-    cpi,
-    cpi_config,
-    hypervisor,
-    hypervisor_zone,
-    simulator,
-    simulator_session,
-)
-
 _STARTED = time.time()
 
 
 
 @pytest.fixture
-def sim(simulator_session: Any) -> Any:  # noqa: F811 - the imported fixture, by name
+def sim(simulator_session: Any) -> Any:
     """The session's simulator with an empty request log and no faults (cheaper than a fresh one).
 
     Tests using it must leave the inventory as they found it (the bad-input checks restore
