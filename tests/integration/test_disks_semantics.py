@@ -149,6 +149,11 @@ def test_disk_semantics(cpi, simulator, client):
     failed(cpi("delete_disk", disk, api_version=2), "DiskNotFound", disk)
 
 
+def test_disks_follow_the_vm_hint_into_its_zone(cpi, simulator, client):
+    kvm_vm = deploy_vm(simulator, client, "zone-kvm")  # the config's default zone is zone-xen
+    assert volume(simulator, ok(cpi("create_disk", 1024, {}, kvm_vm, api_version=2)))["zonename"] == "zone-kvm"
+
+
 def test_fixed_size_offerings(cpi, simulator):
     fixed = ok(cpi("create_disk", 2048, {"disk_offering": "disk-small"}, None, api_version=2))
     assert volume(simulator, fixed)["size"] == 10 * GIB
