@@ -72,7 +72,9 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: DiskRole) ->
     :param role: ``system``, ``ephemeral`` or ``persistent``.
     :returns: a path string (``"/dev/xvdc"``) or a dict of strings (``{"path": …}``,
         ``{"id": …}``, ``{"volume_id": …}``). For ``system`` a string is required (the
-        agent's ``disks.system`` is a Go string).
+        agent's ``disks.system`` is a Go string). ``None`` lets the plugin extended answer.
+        Mind what the stemcell's resolver reads: the agent's ``virtio`` by-id lookup uses the
+        disk CID, not the hint's ``id`` (which fills ``DeviceID``, read by ``scsi``).
 
     **Example**::
 
@@ -103,10 +105,12 @@ def cpi_agent_settings(settings: dict[str, Any], vm: dict[str, Any], context: di
 def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData | None:
     """Encode the settings for the stemcell's settings source. Stops at the first non-None result.
 
-    :param settings: the final agent settings (after :func:`cpi_agent_settings`).
+    :param settings: the final agent settings (after :func:`cpi_agent_settings`); in
+        registry mode the core has added ``server``, ``registry`` and ``dns`` already.
     :param vm: the VM as CloudStack reports it, plus ``"networks"``: the CloudStack network
         objects of its NICs (their ``service`` lists tell ConfigDrive from virtual router).
-    :returns: :class:`~cpi_framework.types.UserData`.
+    :returns: :class:`~cpi_framework.types.UserData`: the bytes the guest reads (the core
+        base64-encodes them) and the delivery (``userdata``, ``configdrive``, ``registry``).
 
     **Example**::
 
@@ -136,7 +140,9 @@ def cpi_deploy_params(params: dict[str, Any], vm_type: dict[str, Any]) -> None:
 def cpi_vm_type_schema() -> dict[str, fields.Field]:
     """marshmallow fields this plugin adds to VM cloud_properties. Every plugin is called.
 
-    :returns: ``{"root_disk_controller": fields.String(load_default="scsi")}``.
+    :returns: ``{"root_disk_controller": fields.String(load_default="scsi")}``: declared keys
+        are validated (a wrong type fails naming the key) and get their defaults in the
+        ``vm_type`` that :func:`cpi_deploy_params` receives; undeclared keys only warn.
 
     **Example**::
 
@@ -150,7 +156,10 @@ def cpi_vm_type_schema() -> dict[str, fields.Field]:
 def cpi_attach_error_is_transient(error: Exception) -> bool | None:
     """Whether an attach failure is worth retrying (within the attach deadline). First non-None wins.
 
-    :param error: the CloudStack error (``cpi_framework.cloudstack.errors``: ``errortext``…).
+    :param error: the CloudStack error (``cpi_framework.cloudstack.errors``: ``AsyncJobFailed``
+        or ``ApiError``, with ``errortext``, ``errorcode``…).
+    :returns: ``True`` to retry within the ``attach_volume`` timeout, ``False`` to give up,
+        ``None`` to leave it to the plugin extended and the core's rule for CloudStack errors.
 
     **Example**::
 
