@@ -202,3 +202,23 @@ def test_abandoned_stemcell_upload(capsys, simulator, tmp_path):
     assert found["orphan"] and "never became ready" in found["reason"] and found["result"] == "deleted"
     assert template not in {t["id"] for t in simulator.inventory()["templates"]}
     assert code == 0
+
+
+def test_delete_refuses_to_choose_between_directors(capsys, simulator, config):
+    for director in ("director-a", "director-b"):
+        assert run_cpi(config, "create_disk", 1024, {}, None, context={"director_uuid": director}).ok
+    code = orphans.main(["--config", str(config), "--min-age", "0", "--include-persistent-disks", "--delete"])
+    assert code == 2
+    assert "pass --director-uuid" in capsys.readouterr().err
+    assert len(simulator.inventory()["volumes"]) == 2  # nothing deleted
+    code, report = scan(capsys, config, "--min-age", "0", "--include-persistent-disks", "--delete",
+                        "--director-uuid", "director-a")
+    assert code == 0 and [f["result"] for f in report["findings"]] == ["deleted"]
+    assert len(simulator.inventory()["volumes"]) == 1
+
+
+def test_invalid_config_is_a_usage_error(capsys, tmp_path):
+    path = tmp_path / "cpi.json"
+    path.write_text(json.dumps({"cloudstack": {"endpoint": "http://127.0.0.1:9/client/api"}}))
+    assert orphans.main(["--config", str(path)]) == 2
+    assert "cloudstack.api_key: missing required key" in capsys.readouterr().err
