@@ -336,7 +336,8 @@ def main(argv: list[str]) -> int:
     parser = make_parser(
         "orphans", "Find resources tagged bosh-cpi=cloudstack that no longer belong to anything.",
         parents=[common_options()],
-        epilog=__doc__.split("\n\n", 1)[1] + "\nExit status: 0, or 1 when a deletion failed, 2 on a usage error.",
+        epilog=__doc__.split("\n\n", 1)[1].replace("``", "")
+        + "\nExit status: 0, or 1 when a deletion failed, 2 on a usage error.",
     )
     parser.add_argument("--delete", action="store_true", help="delete the provable orphans (default: only list)")
     parser.add_argument("--min-age", type=parse_duration, default=3600.0, metavar="DURATION",
