@@ -105,6 +105,7 @@ def _short(value: Any) -> str:
 def _problems(where: str, raw: dict[str, Any], exc: ValidationError) -> str:
     parts = []
     for key, message in flatten_errors(exc.messages):
+        key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", re.sub(r"\.value(?=\.|$)", "", key))
         parts.append(f"{where}.{key} = {_short(_value_at(raw, key))}: {message}")
     return "; ".join(parts)
 
