@@ -190,7 +190,8 @@ def _b64_cores(value: bytes) -> set[str]:
 def secret_forms(secret: str) -> set[str]:
     """Plain, JSON-escaped, URL-encoded (both flavours) and base64 forms of one secret."""
     forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret),
-             quote(secret, safe="/"), quote(secret, safe="*").replace("~", "%7E")}
+             quote(secret, safe="/"), quote(secret, safe="*").replace("~", "%7E"),
+             quote_plus(secret).replace("~", "%7E")}  # the last two: Java URLEncoder, as CloudStack signs
     forms |= _b64_cores(secret.encode())
     return {f for f in forms if len(f) >= 6}
 
