@@ -69,6 +69,10 @@ class VmBuild:
         if not vm_type["compute_offering"]:
             raise CpiError("Invalid VM cloud_properties: 'compute_offering' is required (a CloudStack compute "
                            "offering name or id)")
+        unknown_routes = sorted(set(vm_type.get("routes") or {}) - set(nets))
+        if unknown_routes:
+            raise CpiError(f"Invalid VM cloud_properties: routes name unknown network(s) {', '.join(unknown_routes)} "
+                           f"(networks: {', '.join(sorted(nets))})")
         if env is not None and not isinstance(env, dict):
             raise CpiError(f"Invalid env: expected an object or null, got {type(env).__name__}")
         ephemeral_offering = self._ephemeral_offering(vm_type)

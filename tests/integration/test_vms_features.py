@@ -80,7 +80,7 @@ BAD_INPUT = [
     ({"compute_offering": "small"}, {"d": {"type": "dynamic", "cloud_properties": {}}}, "Bosh::Clouds::CpiError",
      "cloud_properties.name"),
     ({"compute_offering": "small", "routes": {"other": [{"cidr": "10.9.0.0/16"}]}}, NET,
-     "Bosh::Clouds::VMCreationFailed", "other"),
+     "Bosh::Clouds::CpiError", "other"),
 ]
 
 
