@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cpi_framework import agent_settings
 from cpi_framework import networks as net
@@ -84,6 +84,7 @@ class VmBuild:
                                 use_registry)
         except CpiError as exc:
             if not self.deploy_attempted:
+                self.cleanup()  # affinity groups made before the bad input showed
                 raise
             self._fail(exc)
         except Exception as exc:
@@ -250,7 +251,7 @@ class VmBuild:
 
     # -- failure --------------------------------------------------------------------------------
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException) -> NoReturn:
         problems = self.cleanup()
         retry = _transient(exc)
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -29,6 +29,7 @@ __all__ = [
     "test_manual_network_ip_reusable_at_once",
     "test_vip_static_nat",
     "test_multiple_networks_carry_each_mac",
+    "test_config_drive_network_delivers_settings",
     "test_existing_disk_placement_and_reattach_after_vm_delete",
     "test_calculate_vm_cloud_properties_usable_by_create_vm",
     "test_missing_vms",
@@ -278,6 +279,19 @@ def test_multiple_networks_carry_each_mac(simulator: Any, cpi: Cpi, stemcell: st
         assert settings[name]["mac"] == nics[spec["ip"]]["macaddress"]
     assert nics[networks["b-first"]["ip"]]["isdefault"] is True
     assert len({s["mac"] for s in settings.values()}) == 2
+    ok(cpi("delete_vm", vm))
+    assert_no_leaks(simulator, before)
+
+
+def test_config_drive_network_delivers_settings(simulator: Any, cpi: Cpi, stemcell: str, hypervisor: str) -> None:
+    """Where the zone has a ConfigDrive network, the settings reach the guest through ``config-2``."""
+    zone_network(simulator, hypervisor, "bosh-cd-net")
+    before = cpi_objects(simulator)
+    vm = create(cpi, stemcell, {"default": dynamic("bosh-cd-net")})
+    view = simulator.guest_view(vm)
+    assert view.get("config_drive"), "no ConfigDrive on a ConfigDrive network"
+    settings = guest_settings(simulator, vm)
+    assert settings["agent_id"] == "agent-007" and settings["networks"]["default"]["mac"]
     ok(cpi("delete_vm", vm))
     assert_no_leaks(simulator, before)
 
