@@ -175,18 +175,18 @@ def response(result: Any = None, error: dict[str, Any] | None = None, log_text: 
 
 
 def error_response(exc: BaseException, logger: logging.Logger) -> dict[str, Any]:
-    """Log what happened (traceback for the unexpected) and build the error object."""
-    wire = to_wire(exc)
+    """Log what happened and build the error object.
+
+    Errors we raise on purpose and CloudStack's answers are logged as one line (the
+    traceback only at debug level); anything unexpected gets its traceback in the log.
+    """
     from cpi_framework.errors import CpiFrameworkError
 
-    if isinstance(exc, CpiFrameworkError):
+    wire = to_wire(exc)
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, CpiFrameworkError) or type(exc).__module__.startswith("cpi_framework.cloudstack"):
         logger.info("Rescued %s: %s", wire["type"], wire["message"])
+        logger.debug("%s", trace)
     else:
-        logger.error(
-            "Rescued %s (%s): %s\n%s",
-            wire["type"],
-            type(exc).__name__,
-            wire["message"],
-            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        )
+        logger.error("Rescued %s (%s): %s\n%s", wire["type"], type(exc).__name__, wire["message"], trace)
     return wire

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["flatten_params", "is_read_only", "redact_params", "scrub"]
 
 _REDACTED = "***"
+MIN_SECRET_LENGTH = 4
 _DROP = {"apikey", "signature"}
 _SECRET_WORDS = ("password", "secret", "privatekey")
 _MAP_NAME = re.compile(r"^([^\[\]]+)(\[.*)$")
@@ -109,7 +110,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     requests' messages embed the full URL (``...?apikey=...&signature=...``) and proxies may echo it.
     """
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:  # masking "s" would mangle every message
             text = text.replace(secret, _REDACTED)
     text = _QUERY_SECRETS.sub(r"\1" + _REDACTED, text)
     text = _QUERY.sub("?" + _REDACTED, text)
