@@ -13,14 +13,26 @@ ends by checking nothing the CPI made is left behind (:func:`assert_no_leaks`).
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from .runner import DIRECTOR_UUID, HYPERVISOR_ZONES, CpiResponse
+from .checks import (
+    STEMCELL_CONTEXT,
+    Cpi,
+    assert_no_leaks,
+    cpi_objects,
+    create,
+    dynamic,
+    failed,
+    free_ip,
+    guest_disk,
+    guest_settings,
+    ok,
+    public_ip,
+    zone_network,
+)
+from .runner import DIRECTOR_UUID
 
 __all__ = [
     "stemcell",
@@ -41,102 +53,6 @@ __all__ = [
     "test_create_env_delete_env_and_cck_sequences",
 ]
 
-Cpi = Callable[..., CpiResponse]
-STEMCELL_CONTEXT = {"director_uuid": DIRECTOR_UUID, "request_id": "cpi-424242", "vm": {"stemcell": {"api_version": 3}}}
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def ok(response: CpiResponse) -> Any:
-    """The result of a successful call; the error and log otherwise, as the assertion message."""
-    assert response.returncode == 0, response.stderr[-2000:]
-    assert response.error is None, f"{response.error}\n{response.log[-3000:]}"
-    return response.result
-
-
-def failed(response: CpiResponse, error_type: str) -> dict[str, Any]:
-    assert response.returncode == 0, response.stderr[-2000:]
-    assert response.result is None
-    assert response.error is not None, "expected an error"
-    assert response.error["type"] == error_type, response.error
-    assert response.error["message"]
-    return response.error
-
-
-def zone_network(sim: Any, hypervisor: str, name: str = "bosh-net") -> dict[str, Any]:
-    zone = HYPERVISOR_ZONES.get(hypervisor, hypervisor)
-    for network in sim.inventory()["networks"]:
-        if network.get("name") == name and network.get("zonename") == zone:
-            return network
-    pytest.skip(f"simulator zone {zone} has no network {name}")
-
-
-def free_ip(network: dict[str, Any], offset: int = 50) -> str:
-    import ipaddress
-
-    return str(ipaddress.ip_network(network["cidr"], strict=False).network_address + offset)
-
-
-def public_ip(sim: Any, hypervisor: str) -> str:
-    zone = HYPERVISOR_ZONES.get(hypervisor, hypervisor)
-    ips = [ip for ip in sim.inventory()["publicips"] if ip.get("zonename") == zone and not ip.get("issourcenat")]
-    if not ips:
-        pytest.skip(f"simulator zone {zone} has no public IP to use as a vip")
-    return str(sorted(ips, key=lambda ip: ip["ipaddress"])[0]["ipaddress"])
-
-
-def dynamic(name: str = "bosh-net", **extra: Any) -> dict[str, Any]:
-    return {"type": "dynamic", "cloud_properties": {"name": name}, **extra}
-
-
-def guest_settings(sim: Any, vm_cid: str) -> dict[str, Any]:
-    """The agent settings the VM reads: virtual-router user-data or the ConfigDrive's user_data."""
-    view = sim.guest_view(vm_cid)
-    data = view.get("user_data")
-    if view.get("config_drive"):
-        data = view["config_drive"].get("openstack/latest/user_data") or data
-    assert data, f"VM {vm_cid} received no user-data"
-    try:
-        return json.loads(data)
-    except ValueError:
-        return json.loads(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
-
-
-def guest_disk(sim: Any, vm_cid: str, hint: Any) -> dict[str, Any]:
-    """The guest disk a hint designates, resolved the way the agent's resolvers do (id, path, scsi unit)."""
-    disks = sim.guest_view(vm_cid)["disks"]
-    if isinstance(hint, str):
-        hint = {"path": hint}
-    assert isinstance(hint, dict) and hint and all(isinstance(v, str) for v in hint.values()), hint
-    if "id" in hint:
-        wanted = hint["id"].replace("-", "")[:20]
-        found = [d for d in disks if d.get("serial") == wanted or any(p.endswith(wanted) for p in d.get("by_id", []))]
-    elif "path" in hint:
-        found = [d for d in disks if d.get("path") == hint["path"]]
-    else:
-        unit = int(hint.get("volume_id") or hint.get("lun") or -1)
-        found = [d for d in disks if (d.get("scsi") or {}).get("unit") == unit]
-    assert len(found) == 1, f"hint {hint} resolves to {found} among {disks}"
-    return found[0]
-
-
-def cpi_objects(sim: Any) -> dict[str, set[str]]:
-    """Ids of live VMs, data volumes, affinity groups and static NATs: what a CPI call may leave behind."""
-    inv = sim.inventory()
-    return {
-        "vms": {v["id"] for v in inv["virtualmachines"] if v.get("state") not in ("Destroyed", "Expunging")},
-        "volumes": {v["id"] for v in inv["volumes"] if v.get("type") == "DATADISK"},
-        "affinitygroups": {g["id"] for g in inv["affinitygroups"]},
-        "static_nat": {ip["id"] for ip in inv["publicips"] if ip.get("isstaticnat")},
-    }
-
-
-def assert_no_leaks(sim: Any, before: dict[str, set[str]]) -> None:
-    after = cpi_objects(sim)
-    assert after == before, f"left behind: { {k: after[k] - before[k] for k in after if after[k] != before[k]} }"
-
-
 @pytest.fixture
 def stemcell(cpi: Cpi, hypervisor: str) -> str:
     """A light stemcell borrowing the simulator's ready template for the zone."""
@@ -144,19 +60,6 @@ def stemcell(cpi: Cpi, hypervisor: str) -> str:
              "hypervisor": hypervisor, "architecture": "x86_64", "os_type": "linux",
              "light_template": f"bosh-stemcell-{hypervisor}"}
     return str(ok(cpi("create_stemcell", "/nonexistent/image", props, api_version=2)))
-
-
-def create(cpi: Cpi, stemcell: str, networks: dict[str, Any] | None = None, props: dict[str, Any] | None = None,
-           disk_cids: list[str] | None = None, env: dict[str, Any] | None = None, agent_id: str = "agent-007",
-           api_version: int = 2) -> str:
-    result = ok(cpi("create_vm", agent_id, stemcell, props or {"compute_offering": "small", "disk": 1024},
-                    networks or {"default": dynamic()}, disk_cids, env, api_version=api_version,
-                    context=STEMCELL_CONTEXT))
-    if api_version >= 2:
-        assert isinstance(result, list) and len(result) == 2 and isinstance(result[1], dict), result
-        return str(result[0])
-    assert isinstance(result, str), result
-    return result
 
 
 # -- 6.D VM lifecycle --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from vm_support import create_args, make_lb_rule
 
 from cpi_framework.testing import contract, make_cpi_config
-from cpi_framework.testing.contract import assert_no_leaks, cpi_objects, failed, ok
+from cpi_framework.testing.checks import assert_no_leaks, cpi_objects, failed, ok
 
 light_stemcell = contract.stemcell  # the contract suite's ``stemcell`` fixture
 

@@ -10,7 +10,7 @@ import pytest
 from vm_support import api, make_lb_rule, template_id
 
 from cpi_framework.testing import DIRECTOR_UUID, contract, make_cpi_config, run_cpi
-from cpi_framework.testing.contract import assert_no_leaks, cpi_objects, dynamic, failed, guest_settings, ok
+from cpi_framework.testing.checks import assert_no_leaks, cpi_objects, dynamic, failed, guest_settings, ok
 
 light_stemcell = contract.stemcell  # the contract suite's ``stemcell`` fixture
 NET = {"default": dynamic()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cpi_framework.cloudstack import ClientSettings, CloudStackClient
-from cpi_framework.testing.contract import STEMCELL_CONTEXT, dynamic
+from cpi_framework.testing.checks import STEMCELL_CONTEXT, dynamic
 
 FULL_PROPS = {"compute_offering": "small", "disk": 1024, "lbs": ["web-lb"]}
 
