@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,17 @@ def test_old_stemcell_settings_go_to_the_registry(simulator: Any, registry: Any,
     vm = ok(run_cpi(config, "create_vm", "agent-v1", light_stemcell, {"compute_offering": "small"}, NET, [], {},
                     api_version=1, context=OLD_STEMCELL))
     assert isinstance(vm, str)
-    stored = registry.settings[vm]
-    assert '"agent_id": "agent-v1"' in stored or '"agent_id":"agent-v1"' in stored
+    stored = json.loads(registry.settings[vm])
+    assert stored["agent_id"] == "agent-v1" and stored["disks"]["persistent"] == {}
     pointer = guest_settings(simulator, vm)
     assert pointer["server"] == {"name": vm}
     assert pointer["registry"]["endpoint"].startswith("http://") and registry.user in pointer["registry"]["endpoint"]
+    disk = ok(run_cpi(config, "create_disk", 1024, {}, vm, api_version=1, context=OLD_STEMCELL))
+    ok(run_cpi(config, "attach_disk", vm, disk, api_version=1, context=OLD_STEMCELL))
+    assert disk in json.loads(registry.settings[vm])["disks"]["persistent"]
+    ok(run_cpi(config, "detach_disk", vm, disk, api_version=1, context=OLD_STEMCELL))
+    assert disk not in json.loads(registry.settings[vm])["disks"]["persistent"]
+    ok(run_cpi(config, "delete_disk", disk, api_version=1, context=OLD_STEMCELL))
     response = run_cpi(config, "delete_vm", vm, api_version=1, context=OLD_STEMCELL)
     ok(response)
     assert vm not in registry.settings
