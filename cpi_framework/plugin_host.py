@@ -80,6 +80,31 @@ class PluginHost:
             )
             raise PluginError(f"{who} failed in {hook}: {type(exc).__name__}: {exc}") from exc
 
+    def _call_in_order(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation base first, so a flavour has the last word.
+
+        pluggy calls the last-registered plugin first; for the hooks that adjust a document
+        (settings, deploy parameters, schema fields) the contract is the opposite order, as a
+        flavour refines its base. Wrappers make no sense for these hooks and are refused.
+        """
+        results = []
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order: base first
+            if impl.hookwrapper or impl.wrapper:
+                raise PluginError(f"plugin '{impl.plugin_name}' may not wrap {hook}: every plugin adjusts in turn")
+            results.append(self._call_one(hook, impl, kwargs))
+        return [r for r in results if r is not None]
+
+    def _call_one(self, hook: str, impl: Any, kwargs: dict[str, Any]) -> Any:
+        try:
+            return impl.function(*(kwargs[name] for name in impl.argnames))
+        except BoshError:
+            raise
+        except Exception as exc:
+            loaded = next((p for p in self.chain if p.plugin is impl.plugin), None)
+            dist = f" ({loaded.entry.distribution})" if loaded else ""
+            message = f"plugin '{impl.plugin_name}'{dist} failed in {hook}: {type(exc).__name__}: {exc}"
+            raise PluginError(message) from exc
+
     def _required(self, hook: str, result: Any, expected: type | tuple[type, ...]) -> Any:
         if result is None:
             raise PluginError(f"plugin '{self.spec.name}' does not answer {hook}")
@@ -102,7 +127,7 @@ class PluginHost:
         return hint
 
     def agent_settings(self, settings: dict[str, Any], vm: dict[str, Any], context: dict[str, Any]) -> dict:
-        self._call("cpi_agent_settings", settings=settings, vm=vm, context=context)
+        self._call_in_order("cpi_agent_settings", settings=settings, vm=vm, context=context)
         return settings
 
     def user_data(self, settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
@@ -110,12 +135,12 @@ class PluginHost:
         return self._required("cpi_user_data", result, UserData)
 
     def deploy_params(self, params: dict[str, Any], vm_type: dict[str, Any]) -> dict[str, Any]:
-        self._call("cpi_deploy_params", params=params, vm_type=vm_type)
+        self._call_in_order("cpi_deploy_params", params=params, vm_type=vm_type)
         return params
 
     def vm_type_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {}
-        for extra in self._call("cpi_vm_type_schema"):
+        for extra in self._call_in_order("cpi_vm_type_schema"):
             fields.update(extra or {})
         return fields
 
