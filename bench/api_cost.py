@@ -1,0 +1,129 @@
+"""API cost: CloudStack requests per CPI method, against the minimum, and flat in the account size.
+
+Run: ``.venv/bin/python bench/api_cost.py [--quick | --smoke] [--json]``.
+
+1. One full lifecycle (``lifecycle.run_lifecycle``); each call's requests come from the
+   simulator's request log. ``MINIMUM`` is the fewest requests the method needs under the
+   design's rules (reasoning in docs/performance.md, "API cost").
+2. ``has_vm``, ``attach_disk`` and ``delete_vm`` with 10 and 5,000 VMs in the account
+   (``populate.populate_vms``): the same requests, and a time ratio <= 1.2.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from common import CpiCall, Result, call_cpi, main, median, must, scratch_dir
+from lifecycle import METHODS, SHORT, VM_PROPS, run_lifecycle, sparse_image
+from populate import populate_vms
+
+from cloudstack_simulator import Simulator
+from cpi_framework.testing import make_cpi_config
+from cpi_framework.testing.contract import dynamic
+
+MINIMUM = {
+    "info": 0, "create_stemcell": 7, "calculate_vm_cloud_properties": 2, "create_vm": 14, "has_vm": 1,
+    "set_vm_metadata": 4, "create_disk": 6, "has_disk": 1, "attach_disk": 4, "get_disks": 2,
+    "set_disk_metadata": 3, "snapshot_disk": 3, "delete_snapshot": 3, "detach_disk": 3, "resize_disk": 4,
+    "reboot_vm": 3, "delete_vm": 5, "delete_disk": 3, "delete_stemcell": 3,
+}
+SIZES = {"smoke": (10, 60), "quick": (10, 5000), "full": (10, 5000)}
+REPEATS = {"smoke": 1, "quick": 2, "full": 3}
+HAS_VM_RUNS = {"smoke": 2, "quick": 3, "full": 5}
+LIGHT_STEMCELL = {"name": "bench", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
+                  "architecture": "x86_64", "light_template": "bosh-stemcell-xen"}
+SCALED = ("has_vm", "attach_disk", "delete_vm")
+TIME_RATIO = 1.2
+
+
+def lifecycle_costs(level: str) -> dict[str, list[str]]:
+    with scratch_dir() as tmp, Simulator() as sim:
+        config = make_cpi_config(sim, "xen", tmp)
+        calls = run_lifecycle(sim, config, sparse_image(tmp, 4 << 20), SHORT if level == "smoke" else METHODS)
+    costs: dict[str, list[str]] = {}
+    for call in calls:
+        costs.setdefault(call.method, call.commands)
+    return costs
+
+
+class Account:
+    """A simulator whose account holds ``vms`` VMs, ``repeats`` of them made by the CPI."""
+
+    def __init__(self, stack: ExitStack, tmp: str, vms: int, repeats: int) -> None:
+        self.sim = stack.enter_context(Simulator())
+        directory = Path(tmp) / f"account-{vms}"
+        directory.mkdir()
+        self.config = make_cpi_config(self.sim, "xen", directory)
+        populate_vms(self.sim, max(0, vms - repeats))
+        stemcell = self.call("create_stemcell", "/nonexistent", LIGHT_STEMCELL)
+        self.vms = [self.call("create_vm", f"agent-{n}", stemcell, VM_PROPS, {"default": dynamic()}, [], {})[0]
+                    for n in range(repeats)]
+        self.total = len(self.sim.inventory()["virtualmachines"])
+        self.calls: dict[str, list[CpiCall]] = defaultdict(list)
+
+    def call(self, method: str, *args: Any, keep: bool = False) -> Any:
+        record = call_cpi(self.config, method, *args, sim=self.sim)
+        if keep:
+            self.calls[method].append(record)
+        return must(record)
+
+    def measure_one(self, vm: str, has_vm_runs: int) -> None:
+        """``SCALED`` on one of our VMs; the delete removes it (its disk is deleted unmeasured)."""
+        for _ in range(has_vm_runs):
+            self.call("has_vm", vm, keep=True)
+        disk = self.call("create_disk", 1024, {}, vm)
+        self.call("attach_disk", vm, disk, keep=True)
+        self.call("delete_vm", vm, keep=True)
+        self.call("delete_disk", disk)
+
+
+def scaled_calls(sizes: tuple[int, int], repeats: int, has_vm_runs: int) -> dict[int, Account]:
+    """Both accounts live at once and the calls alternate between them: drift hits both alike."""
+    with scratch_dir() as tmp, ExitStack() as stack:
+        accounts = {size: Account(stack, tmp, size, repeats) for size in sizes}
+        for n in range(repeats):
+            for account in accounts.values():
+                account.measure_one(account.vms[n], has_vm_runs)
+    return accounts
+
+
+def server_seconds(call: CpiCall) -> float:
+    return sum(entry.get("elapsed", 0.0) for entry in call.requests)
+
+
+def run(level: str) -> Result:
+    result = Result("api_cost")
+    costs = lifecycle_costs(level)
+    for method, commands in costs.items():
+        minimum = MINIMUM.get(method)
+        extra = len(commands) - minimum if minimum is not None else 0
+        result.add(f"requests {method}", len(commands), target=f"min {minimum}",
+                   note=f"+{extra}" if extra > 0 else "")
+    small, large = SIZES[level]
+    accounts = scaled_calls((small, large), REPEATS[level], HAS_VM_RUNS[level])
+    runs = {size: account.calls for size, account in accounts.items()}
+    scaling: dict[str, Any] = {}
+    for method in SCALED:
+        a, b = runs[small][method], runs[large][method]
+        same = {tuple(c.commands) for c in a} == {tuple(c.commands) for c in b} and len({tuple(c.commands)
+                                                                                        for c in a}) == 1
+        wall_a, wall_b = median(c.measured.wall for c in a), median(c.measured.wall for c in b)
+        ratio = wall_b / wall_a
+        result.add(f"{method} requests {small} vs {large} VMs", f"{len(a[0].commands)} vs {len(b[0].commands)}",
+                   target="same", met=same)
+        result.add(f"{method} time {large}/{small} VMs", ratio, "x", f"<= {TIME_RATIO}", ratio <= TIME_RATIO,
+                   f"{wall_a * 1000:.0f} vs {wall_b * 1000:.0f} ms; simulator "
+                   f"{median(server_seconds(c) for c in a) * 1000:.0f} vs "
+                   f"{median(server_seconds(c) for c in b) * 1000:.0f} ms")
+        scaling[method] = {"commands": a[0].commands, "wall_ms": {small: [c.measured.wall * 1000 for c in a],
+                                                                  large: [c.measured.wall * 1000 for c in b]}}
+    result.details = {"lifecycle": costs, "minimum": MINIMUM, "scaling": scaling,
+                      "vms_in_account": {size: account.total for size, account in accounts.items()}}
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(run, __doc__.splitlines()[0]))
