@@ -179,7 +179,7 @@ class Result:
 
 
 def fmt(value: float | int | str) -> str:
-    if isinstance(value, bool) or isinstance(value, (int, str)):
+    if isinstance(value, (int, str)):  # bool is an int
         return str(value)
     if abs(value) >= 100:
         return f"{value:.0f}"

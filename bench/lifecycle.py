@@ -18,7 +18,7 @@ STEMCELL_PROPS = {"name": "bosh-cloudstack-xen-ubuntu-jammy-go_agent", "version"
                   "infrastructure": "cloudstack", "hypervisor": "xen", "disk_format": "vhdx",
                   "architecture": "x86_64"}
 VM_PROPS = {"compute_offering": "small", "disk": 1024}
-METADATA = {"director": "bench", "deployment": "bench", "name": "web/0", "job": "web", "index": 0}
+METADATA = {"director": "bench", "deployment": "bench", "name": "web/0", "job": "web", "index": 0, "team": "cpi"}
 ENV = {"bosh": {"group": "bench-web", "tags": {"team": "cpi"}}}
 
 METHODS = ("info", "create_stemcell", "calculate_vm_cloud_properties", "create_vm", "has_vm", "set_vm_metadata",

@@ -1,0 +1,157 @@
+"""Stemcell upload: the CPI's streamed direct upload against a plain streaming POST, and its peak RSS.
+
+Run: ``.venv/bin/python bench/upload.py [--quick | --smoke] [--json]``.
+
+Both clients are separate processes posting the same sparse image to the same simulator
+upload endpoint, alternating (after one unmeasured warm-up pass), and are timed by the same
+clock: the server-side ``elapsed`` of the ``upload`` request in the simulator's log (headers
+received -> answer written), so process start-up and the CPI's API calls do not blur the transfer rate.
+
+* CPI: ``create_stemcell`` in direct mode through the real ``cloudstack-cpi`` process;
+* plain: a minimal ``http.client`` POST of the same multipart body in 1 MiB reads
+  (:func:`plain_post`, run as ``upload.py --plain-post`` with its spec on stdin).
+
+Peak RSS is the CPI process's ``ru_maxrss`` (VmHWM) for a small image and for 1 GiB and
+4 GiB sparse images (4 GiB in the full run only). Target: >= 0.8x the plain rate; RSS
+< 100 MiB and flat in the image size.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from common import GiB, MiB, Result, call_cpi, main, median, must, run_measured, scratch_dir
+from lifecycle import STEMCELL_PROPS, sparse_image
+
+from cloudstack_simulator import Simulator
+from cpi_framework.cloudstack import ClientSettings, CloudStackClient
+from cpi_framework.testing import make_cpi_config
+
+SIZES = {"smoke": 16 * MiB, "quick": 1 * GiB, "full": 1 * GiB}
+ROUNDS = {"smoke": 1, "quick": 2, "full": 3}
+RSS_SIZES = {"smoke": (), "quick": (), "full": (4 * GiB,)}
+"""Extra create_stemcell runs for peak RSS only (the throughput size is measured anyway)."""
+SMALL = 8 * MiB
+RATE_TARGET = 0.8
+RSS_LIMIT = 100 * MiB
+CHUNK = 1 << 20
+
+
+def plain_post(spec: dict[str, Any]) -> None:
+    """POST ``spec["path"]`` as one multipart file part: the least a streaming client can do."""
+    url = urlsplit(spec["url"])
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{spec['filename']}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = Path(spec["path"]).stat().st_size
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+    conn.connect()
+    if spec.get("nodelay", True):  # as urllib3 (so requests) does: no Nagle stalls between writes
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn.putrequest("POST", url.path)
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Content-Length", str(len(head) + size + len(tail)))
+    for name, value in spec["headers"].items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    conn.send(head)
+    with open(spec["path"], "rb", buffering=0) as stream:
+        while chunk := stream.read(CHUNK):
+            conn.send(chunk)
+    conn.send(tail)
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise SystemExit(f"plain POST answered {response.status}: {body[:200]!r}")
+
+
+class Uploads:
+    """One simulator, one image; each method returns the server-side seconds of one upload."""
+
+    def __init__(self, sim: Any, tmp: Path) -> None:
+        self.sim = sim
+        self.config = make_cpi_config(sim, "xen", tmp)
+        self.client = CloudStackClient(ClientSettings(endpoint=sim.endpoint, api_key=sim.api_key,
+                                                      secret_key=sim.secret_key, job_timeout=30))
+        inventory = sim.inventory()
+        self.zone_id = next(z["id"] for z in inventory["zones"] if z["name"] == "zone-xen")
+        self.os_type_id = self.client.list("listOsTypes", {"description": "Other PV (64-bit)"})[0]["id"]
+
+    def _upload_entry(self, mark: int) -> dict[str, Any]:
+        uploads = [e for e in self.sim.request_log()[mark:] if e["command"] == "upload"]
+        if len(uploads) != 1 or uploads[0]["status"] != 200:
+            raise RuntimeError(f"expected one successful upload, got {uploads}")
+        return uploads[0]
+
+    def plain(self, image: Path) -> dict[str, Any]:
+        answer = self.client.call("getUploadParamsForTemplate", {
+            "name": f"plain-{uuid.uuid4().hex[:8]}", "displaytext": "bench plain POST", "format": "VHD",
+            "hypervisor": "XenServer", "ostypeid": self.os_type_id, "zoneid": self.zone_id})
+        params = answer.get("getuploadparams", answer)
+        spec = {"url": params["postURL"], "path": str(image), "filename": "root.vhd",
+                "headers": {"X-signature": str(params["signature"]), "X-metadata": str(params["metadata"]),
+                            "X-expires": str(params["expires"])}}
+        mark = len(self.sim.request_log())
+        measured = run_measured([sys.executable, __file__, "--plain-post"], json.dumps(spec).encode(), timeout=900)
+        if measured.returncode != 0:
+            raise RuntimeError(f"plain POST failed: {measured.stderr[-500:]}")
+        return {"seconds": self._upload_entry(mark)["elapsed"], "rss": measured.maxrss, "wall": measured.wall}
+
+    def cpi(self, image: Path) -> dict[str, Any]:
+        mark = len(self.sim.request_log())
+        call = call_cpi(self.config, "create_stemcell", str(image), STEMCELL_PROPS, sim=self.sim, timeout=900)
+        cid = must(call)
+        seconds = self._upload_entry(mark)["elapsed"]
+        must(call_cpi(self.config, "delete_stemcell", cid, sim=self.sim))
+        return {"seconds": seconds, "rss": call.measured.maxrss, "wall": call.measured.wall,
+                "cpu": call.measured.cpu}
+
+
+def run(level: str) -> Result:
+    result = Result("upload")
+    size = SIZES[level]
+    plain: list[dict[str, Any]] = []
+    cpi: list[dict[str, Any]] = []
+    rss: dict[int, int] = {}
+    with scratch_dir() as tmp, Simulator() as sim:
+        uploads = Uploads(sim, Path(tmp))
+        image = sparse_image(Path(tmp), size)
+        uploads.plain(image)  # warm-up: the first pass over a fresh image is several times slower for anyone
+        for n in range(ROUNDS[level]):
+            for which in ((uploads.plain, uploads.cpi) if n % 2 else (uploads.cpi, uploads.plain)):
+                (plain if which == uploads.plain else cpi).append(which(image))
+        rss[size] = max(c["rss"] for c in cpi)
+        for extra in (SMALL, *RSS_SIZES[level]):
+            rss[extra] = uploads.cpi(sparse_image(Path(tmp), extra, f"image-{extra}"))["rss"]
+    plain_rate = size / median(p["seconds"] for p in plain)
+    cpi_rate = size / median(c["seconds"] for c in cpi)
+    ratio = cpi_rate / plain_rate
+    result.add(f"CPI / plain POST rate ({size // MiB} MiB)", ratio, "x", f">= {RATE_TARGET}", ratio >= RATE_TARGET,
+               f"{cpi_rate / MiB:.0f} vs {plain_rate / MiB:.0f} MiB/s")
+    result.add("create_stemcell wall", median(c["wall"] for c in cpi), "s",
+               note=f"CPU {median(c['cpu'] for c in cpi):.1f} s; plain POST process RSS "
+                    f"{max(p['rss'] for p in plain) / MiB:.0f} MiB")
+    base = rss[SMALL]
+    for image_size in sorted(rss):
+        peak = rss[image_size]
+        label = f"{image_size // GiB} GiB" if image_size >= GiB else f"{image_size // MiB} MiB"
+        met = peak < RSS_LIMIT if image_size == SMALL else (peak < RSS_LIMIT and peak - base < 10 * MiB)
+        result.add(f"create_stemcell peak RSS, {label} image", peak / MiB, "MiB", "< 100 MiB, flat", met,
+                   "" if image_size == SMALL else f"{(peak - base) / MiB:+.1f} MiB vs {SMALL // MiB} MiB image")
+    result.details = {"size": size, "plain": plain, "cpi": cpi, "rss": {str(k): v for k, v in rss.items()}}
+    return result
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--plain-post"]:
+        plain_post(json.load(sys.stdin))
+        raise SystemExit(0)
+    raise SystemExit(main(run, __doc__.splitlines()[0]))
