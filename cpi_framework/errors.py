@@ -167,6 +167,8 @@ def is_transient(exc: BaseException) -> bool:
         return False
     from cpi_framework.cloudstack import errors as cs  # imported only when a cloud error exists
 
+    if isinstance(exc, cs.TLSError):  # a certificate problem does not fix itself
+        return False
     if isinstance(exc, cs.TransportError | cs.AsyncJobTimeout | cs.Throttled):
         return True
     if isinstance(exc, cs.ApiError) and exc.http_status == 503:  # maintenance: rejected before it ran

@@ -19,6 +19,7 @@ from .errors import (
     CloudStackError,
     ParameterError,
     Throttled,
+    TLSError,
     TransportError,
     UnexpectedResponse,
 )
@@ -142,7 +143,13 @@ def retry_after(headers: Mapping[str, str], text: str | None) -> float | None:
 
 
 def is_transient(exc: CloudStackError) -> bool:
-    """Worth retrying for a read-only command: no answer, a non-API 5xx, or an API 530/503."""
+    """Worth retrying for a read-only command: no answer, a non-API 5xx, or an API 530/503.
+
+    A failed certificate check is not: it fails the same way every time, so retrying only
+    delays the operator's fix (``cloudstack.ca_cert``).
+    """
+    if isinstance(exc, TLSError):
+        return False
     if isinstance(exc, TransportError):
         return True
     if isinstance(exc, UnexpectedResponse):

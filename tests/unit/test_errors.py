@@ -80,3 +80,11 @@ def test_unexpected_exceptions_name_their_class():
 def test_is_transient(exc, transient):
     assert errors.is_transient(exc) is transient
     assert errors.to_wire(exc)["ok_to_retry"] is transient
+
+
+def test_tls_failures_are_not_transient():
+    exc = cs.TLSError("certificate verify failed; set cloudstack.ca_cert", command="listZones")
+    assert errors.is_transient(exc) is False
+    from cpi_framework.cloudstack.responses import is_transient as client_retries
+
+    assert client_retries(exc) is False
