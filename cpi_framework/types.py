@@ -45,6 +45,9 @@ class TemplateParams:
     :param os_type: OS type *description* as ``listOsTypes`` reports it.
     :param requires_hvm: ``requireshvm`` for the template.
     :param details: extra template details (e.g. ``rootDiskController``).
+    :param image_member: when set, the stemcell's ``image`` file is a tar archive (gzip or
+        not) and this member is the disk image to upload (OpenStack stemcells ship
+        ``root.img`` inside ``image``); the core streams the member out of the archive.
     """
 
     format: str
@@ -53,6 +56,7 @@ class TemplateParams:
     requires_hvm: bool = False
     bits: int = 64
     details: Mapping[str, str] = field(default_factory=dict)
+    image_member: str | None = None
 
 
 @dataclass(frozen=True)
