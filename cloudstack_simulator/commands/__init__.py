@@ -154,4 +154,4 @@ class Ctx:
 
 def load_all() -> None:
     """Import the command modules so their decorators register them."""
-    from . import affinity, catalog, jobs_cmds, network, tags, templates, vms, volumes  # noqa: F401
+    from . import affinity, catalog, jobs_cmds, network, tags, templates, vm_deploy, vms, volumes  # noqa: F401
