@@ -68,6 +68,24 @@ def primary_command(scenario: Scenario) -> str:
     return (mutating or scenario.commands)[0]
 
 
+KNOWN_BUGS = {
+    ("has_vm", "listVirtualMachines", "api_error"):
+        "bug: services/vms.py _lookup maps any HTTP 431 to 'no such VM' (`or exc.http_status == 431`), so a "
+        "parameter error answers has_vm false; ApiError.is_not_found already recognises the real not-found text",
+    ("delete_vm", "listVirtualMachines", "api_error"):
+        "bug: the same 431 mapping makes delete_vm answer VMNotFound for a VM that exists: the director then "
+        "forgets a running VM",
+    ("delete_vm", "deleteVolume", "api_error"):
+        "bug: delete_vm expunges the VM before deleting its ephemeral volume; when that delete fails the retry "
+        "answers VMNotFound and the ephemeral volume is never deleted",
+    ("snapshot_disk", "queryAsyncJobResult", "api_error"):
+        "bug: snapshot_disk does not delete the snapshot whose job outcome it could not read (createSnapshot's "
+        "object id is known); the retry makes a second one and the first is never cleaned up",
+}
+"""Matrix cells that fail today, each pinned by ``test_known_fault_bugs`` (strict xfail) and left out
+of ``test_fault_matrix`` so the rest of the matrix keeps guarding. Same cells with the other
+failing kinds (5xx, drop) behave alike; see docs/reliability.md."""
+
 CORE = ("create_vm", "attach_disk", "delete_vm")  # every kind in the fast tier too
 
 
@@ -89,11 +107,14 @@ def selected(scenario: Scenario, kind: Kind) -> tuple[Kind, list[str]]:
     In the fast tier a kind that cannot apply (a job fault on a method without async jobs)
     falls back to the next kind, so each fast cell still injects something.
     """
+    def applicable(k: Kind) -> list[str]:
+        return [c for c in scenario.commands if k in kinds_for(c) and (scenario.method, c, k.name) not in KNOWN_BUGS]
+
     if HEAVY:
-        return kind, [c for c in scenario.commands if kind in kinds_for(c)]
+        return kind, applicable(kind)
     for offset in range(len(KINDS)):
         candidate = KINDS[(KINDS.index(kind) + offset) % len(KINDS)]
-        commands = [c for c in scenario.commands if candidate in kinds_for(c)]
+        commands = applicable(candidate)
         if commands:
             break
     else:
@@ -196,6 +217,15 @@ def test_faults_while_polling_jobs(matrix, kind_name):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize(("method", "command", "kind_name"), [
+    pytest.param(*cell, marks=pytest.mark.xfail(strict=True, reason=reason)) for cell, reason in KNOWN_BUGS.items()])
+def test_known_fault_bugs(matrix, method, command, kind_name):
+    sim, config, tmp = matrix
+    problems = run_case(sim, config, tmp, SCENARIO_BY_METHOD[method], command, KIND_BY_NAME[kind_name])
+    FIGURES.add("fault matrix: known-bug cells failing", 1 if problems else 0)
+    assert not problems, "\n".join(problems)
+
+
 def test_every_method_was_discovered(matrix):
     missing = [s.method for s in SCENARIOS if not s.commands and s.method != "calculate_vm_cloud_properties"]
     assert not missing, f"clean runs issued no CloudStack command: {missing}"
@@ -222,4 +252,5 @@ def test_fault_through_the_real_process(matrix, method, kind_name):
     retry = call(config, method, *args)
     assert retry.error is None or retry.error["type"] in scenario.retry_may_answer
     assert shape(before, fingerprint(sim.inventory())) == scenario.clean_shape
-    assert run(config, "has_vm", args[0])["result"] is (method != "delete_vm")
+    vm_cid = retry.result[0] if method == "create_vm" else args[0]
+    assert run(config, "has_vm", vm_cid)["result"] is (method != "delete_vm")
