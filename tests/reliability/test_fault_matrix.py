@@ -47,7 +47,21 @@ FORBIDDEN = {"Bosh::Clouds::VMNotFound", "Bosh::Clouds::DiskNotFound", "Bosh::Cl
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def fast_clock() -> Any:
+    """In-process only: poll and retry-backoff floors ÷10, so the matrix spends its time on cases,
+    not sleeps. Outcomes do not depend on them; deadlines (what bounds every wait) are untouched,
+    and the real-process sample below runs with the shipped values."""
+    from cpi_framework.cloudstack import jobs, transport
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs, "MIN_POLL_INTERVAL", jobs.MIN_POLL_INTERVAL / 10)
+        patch.setattr(transport, "RETRY_FIRST_DELAY", transport.RETRY_FIRST_DELAY / 10)
+        patch.setattr(transport, "THROTTLE_FIRST_DELAY", transport.THROTTLE_FIRST_DELAY / 10)
+        yield
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory, fast_clock: Any) -> Any:
     """A dedicated simulator, a config with short deadlines, and every scenario discovered once."""
     tmp = tmp_path_factory.mktemp("fault-matrix")
     with Simulator() as sim:
