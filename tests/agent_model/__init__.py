@@ -1,30 +1,9 @@
-"""An independent model of the bosh-agent's disk path resolvers, for checking disk hints.
+"""The bosh-agent disk path resolver model's own tests.
 
-Written from the agent's Go sources (``infrastructure/devicepathresolver``, ``settings``),
-never from the plugins: a hint is right only if this model, fed the simulator's view of the
-guest, lands on the device of the volume the hint was given for.
+The model lives in the test kit, :mod:`cpi_framework.testing.agent_resolvers`, so plugin
+authors and the shared contract suite judge hints with it. This package re-exports it for
+the core tests that still say ``from agent_model import ...``.
 """
 
-from .resolvers import (
-    AGENT_RESOLUTION,
-    AgentOptions,
-    DiskSettings,
-    GuestDevices,
-    Resolution,
-    ResolveError,
-    disk_settings,
-    resolve,
-    resolve_hint,
-)
-
-__all__ = [
-    "AGENT_RESOLUTION",
-    "AgentOptions",
-    "DiskSettings",
-    "GuestDevices",
-    "ResolveError",
-    "Resolution",
-    "disk_settings",
-    "resolve",
-    "resolve_hint",
-]
+from cpi_framework.testing.agent_resolvers import *  # noqa: F401,F403
+from cpi_framework.testing.agent_resolvers import __all__  # noqa: F401

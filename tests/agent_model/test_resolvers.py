@@ -1,10 +1,20 @@
-"""The agent model itself: each resolver against hand-written guests (no simulator, no plugin code)."""
+"""The agent model (``cpi_framework.testing.agent_resolvers``) against hand-written guests, no plugin code."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent_model import AgentOptions, GuestDevices, ResolveError, disk_settings, resolve, resolve_hint
+from cpi_framework.testing.agent_resolvers import (
+    AGENT_RESOLUTION,
+    AgentOptions,
+    GuestDevices,
+    ResolveError,
+    disk_settings,
+    resolve,
+    resolve_hint,
+    resolve_volume,
+    resolvers_for,
+)
 
 VOL_A = "6f1c2a9e-3b7d-4c55-9e21-0a8b7c6d5e4f"
 VOL_B = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"
@@ -93,3 +103,30 @@ def test_scsi_volume_id_is_the_target_on_the_root_disk_host():
 def test_scsi_without_usable_keys_fails():
     with pytest.raises(ResolveError, match="Neither ID"):
         resolve_hint("vmware", VOL_A, {"path": "/dev/sdc"}, vmware_guest())
+
+
+def test_resolvers_per_shipped_stemcell():
+    assert resolvers_for("xen") == ("virtio", "identity")
+    assert resolvers_for("kvm") == ("virtio",) and resolvers_for("vmware") == ("scsi",)
+    assert resolvers_for("some-flavour") == ("identity",)
+    assert AGENT_RESOLUTION == {"xen": "virtio", "kvm": "virtio", "vmware": "scsi"}
+
+
+def test_resolve_volume_requires_every_resolver_to_reach_the_volume():
+    assert resolve_volume(("virtio", "identity"), VOL_A, {"path": "/dev/xvdc"}, xen_guest()) == VOL_A
+    # virtio's mapped step rewrites /dev/sdc to /dev/xvdc; identity does not: the pair refuses it
+    assert resolve_volume("virtio", VOL_A, "/dev/sdc", xen_guest()) == VOL_A
+    with pytest.raises(ResolveError, match="identity resolver"):
+        resolve_volume(("virtio", "identity"), VOL_A, "/dev/sdc", xen_guest())
+
+
+def test_resolve_volume_kvm_finds_the_disk_by_path_not_by_the_hint_id():
+    # a right serial with a wrong path fails: the real agent never reads the hint's id under virtio
+    with pytest.raises(ResolveError, match="virtio resolver"):
+        resolve_volume("virtio", VOL_A, {"id": SERIAL_A, "path": "/dev/vdc"}, kvm_guest())
+    assert resolve_volume("virtio", VOL_A, {"id": "wrong", "path": "/dev/vdb"}, kvm_guest()) == VOL_A
+
+
+def test_resolve_volume_ephemeral_has_no_disk_id():
+    assert resolve_volume("virtio", "", {"path": "/dev/vdb"}, kvm_guest()) == VOL_A
+    assert resolve_volume("scsi", "", {"volume_id": "2"}, vmware_guest()) == VOL_A

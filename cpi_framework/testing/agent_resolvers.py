@@ -8,6 +8,10 @@ Sources (cloudfoundry/bosh-agent): ``settings/settings.go`` ``populatePersistent
 ``scsi_volume_id_device_path_resolver.go``. Waits and rescans are not modelled: a device
 that is not there now is a timeout in the agent, a ResolveError here.
 
+It lives in the test kit so the contract suite (:func:`cpi_framework.testing.checks.guest_disk`),
+the core's disk tests and third-party plugin tests judge hints by the same model. It imports
+nothing from the CPI or its plugins, and must stay that way: it is the second reading.
+
 Two facts the model makes explicit because hints get them wrong easily:
 
 * the virtio resolver's by-id lookup uses ``DiskSettings.ID``, which is the disk **CID**
@@ -27,9 +31,38 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-AGENT_RESOLUTION = {"xen": "virtio", "kvm": "virtio", "vmware": "scsi"}
-"""``DevicePathResolutionType`` of the stemcell each shipped plugin targets: the CloudStack
-stemcell (xen) and the OpenStack stemcell (kvm) say ``virtio``; vSphere-style stemcells ``scsi``."""
+__all__ = [
+    "AGENT_RESOLUTION",
+    "DEFAULT_RESOLUTION",
+    "STEMCELL_RESOLVERS",
+    "AgentOptions",
+    "DiskSettings",
+    "GuestDevices",
+    "Resolution",
+    "ResolveError",
+    "disk_settings",
+    "resolve",
+    "resolve_hint",
+    "resolve_volume",
+    "resolvers_for",
+]
+
+STEMCELL_RESOLVERS: dict[str, tuple[str, ...]] = {
+    "xen": ("virtio", "identity"),
+    "kvm": ("virtio",),
+    "vmware": ("scsi",),
+}
+"""Resolvers a hint must satisfy for the stemcells each shipped plugin targets, the stemcell's own
+``DevicePathResolutionType`` first: the CloudStack stemcell (xen) and the OpenStack stemcell
+(kvm) say ``virtio``, vSphere-style stemcells ``scsi``. Xen hints must also pass ``identity``,
+the agent's default when ``agent.json`` names no type (older or hand-built CloudStack images);
+on a Xen guest (no ``/dev/disk/by-id`` serials) it is the stricter of the two."""
+
+AGENT_RESOLUTION = {name: types[0] for name, types in STEMCELL_RESOLVERS.items()}
+"""``DevicePathResolutionType`` of the stemcell each shipped plugin targets."""
+
+DEFAULT_RESOLUTION = "identity"
+"""What the agent uses when ``agent.json`` names no type: the fallback for unknown hypervisors."""
 
 SCSI_HOST_BASE = 2
 """Linux SCSI host number of controller 0 (hosts 0 and 1 go to the ATA ports of the CD-ROM)."""
@@ -209,3 +242,38 @@ def resolve_hint(
     guest = GuestDevices.from_guest_view(guest_view)
     found = resolve(AGENT_RESOLUTION.get(hypervisor, hypervisor), disk_settings(cid, hint), guest, options)
     return found, guest.devices[found.path]
+
+
+def resolvers_for(hypervisor: str) -> tuple[str, ...]:
+    """The resolvers a hint for ``hypervisor``'s stemcells must satisfy (``identity`` when unknown)."""
+    return STEMCELL_RESOLVERS.get(hypervisor, (DEFAULT_RESOLUTION,))
+
+
+def resolve_volume(
+    resolvers: str | tuple[str, ...] | list[str],
+    cid: str,
+    hint: Any,
+    guest_view: dict[str, Any],
+    options: AgentOptions | None = None,
+) -> str:
+    """The volume id ``hint`` reaches in the guest under **every** named resolver.
+
+    ``cid`` is the disk CID for a persistent disk and ``""`` for the ephemeral one (the agent's
+    ``EphemeralDiskSettings`` carries no ID). Raises :class:`ResolveError` naming the resolver
+    that fails, or the two that land on different volumes.
+    """
+    names = (resolvers,) if isinstance(resolvers, str) else tuple(resolvers)
+    if not names:
+        raise ValueError("no resolver named")
+    guest = GuestDevices.from_guest_view(guest_view)
+    settings = disk_settings(cid, hint)
+    reached: dict[str, str] = {}
+    for name in names:
+        try:
+            found = resolve(name, settings, guest, options)
+        except ResolveError as err:
+            raise ResolveError(f"{name} resolver: {err} (hint {hint!r}, cid {cid!r})") from err
+        reached[name] = guest.devices[found.path]
+    if len(set(reached.values())) > 1:
+        raise ResolveError(f"resolvers disagree on hint {hint!r}: {reached}")
+    return reached[names[0]]
