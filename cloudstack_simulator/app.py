@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 
-from . import signing, views
+from . import limits, signing, views
 from .commands import COMMANDS, Ctx, load_all, response_name
 from .commands.templates import advance_templates
 from .errors import CS_REQUEST_LIMIT, CS_SERVER_API, ApiError, unauthorized
@@ -125,6 +125,7 @@ class Core:
         if command not in COMMANDS:
             raise ApiError(432, f"The given command '{command}' either does not exist, is not available for user, "
                                 "or not available from ip address '127.0.0.1'.", CS_SERVER_API, errorresponse=True)
+        limits.check_command_allowed(self.cfg, command)
         wait_ms = self.faults.throttled(self.cfg["api"].get("throttle_rps"))
         if wait_ms is not None:
             raise ApiError(429, "The given user has reached his/her account api limit, please retry after "

@@ -15,18 +15,22 @@ from typing import Any
 
 import yaml
 
+from .limits import ADMIN, LIMIT_NAMES, ROLE_TYPES
+
 __all__ = ["load_config", "ConfigError", "example_path"]
 
 _TOP = {
     "api_key", "secret_key", "account", "domain", "cloudstack_version", "job_duration", "job_durations",
     "api", "templates", "hypervisors", "affinity_group_types", "ssh_keypairs", "service_offerings",
-    "disk_offerings", "network_offerings", "zones", "os_types",
+    "disk_offerings", "network_offerings", "zones", "os_types", "role", "resource_limits",
 }
 _SECTIONS = {
     "api": {"page_size", "userdata_max_length", "get_userdata_limit", "enforce_post_and_timestamps",
             "throttle_rps", "unknown_uuid", "allow_user_expunge_recover_vm",
             "allow_user_view_destroyed_vm"},
     "templates": {"ready_delay", "upload_validity", "check_content", "allow_download_hosts"},
+    "role": {"name", "type", "denied_commands"},
+    "resource_limits": set(LIMIT_NAMES),
 }
 
 
@@ -94,5 +98,18 @@ def _validate(cfg: dict[str, Any], source: str) -> None:
         for net in zone.get("networks") or []:
             if net.get("offering") and net["offering"] not in offerings:
                 raise ConfigError(f"{source}: network {net.get('name')}: unknown offering {net['offering']!r}")
+    role = cfg.get("role") or {}
+    if role.get("type", ADMIN) not in ROLE_TYPES:
+        raise ConfigError(f"{source}: role.type must be one of {', '.join(ROLE_TYPES)}")
+    if role.get("denied_commands") and role.get("type", ADMIN) == ADMIN:
+        raise ConfigError(f"{source}: role.denied_commands needs role.type other than Admin (a root admin may "
+                          "call every API)")
+    for key, value in (cfg.get("resource_limits") or {}).items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise ConfigError(f"{source}: resource_limits.{key} must be an integer >= -1")
+    for off in cfg.get("network_offerings") or []:
+        if off.get("userdata_provider", "VirtualRouter") not in {"VirtualRouter", "ConfigDrive", None}:
+            raise ConfigError(f"{source}: network offering {off.get('name')}: userdata_provider must be "
+                              "VirtualRouter, ConfigDrive or null")
     if cfg["api"].get("unknown_uuid") not in {"error", "empty"}:
         raise ConfigError(f"{source}: api.unknown_uuid must be 'error' or 'empty'")

@@ -52,7 +52,7 @@ def _metadata(st: State, vm: m.VirtualMachine) -> dict[str, str]:
     return data
 
 
-def _provider(st: State, net_id: str) -> str:
+def _provider(st: State, net_id: str) -> str | None:
     net = st.get("network", net_id, True)
     return st.get("networkoffering", net.offering_id, True).userdata_provider
 
@@ -98,7 +98,10 @@ def guest_view(st: State, vm_id: str) -> dict[str, Any]:
     user_data = base64.b64decode(vm.userdata) if vm.userdata else None
     meta = _metadata(st, vm)
     default = next((n for n in vm.nics if n.isdefault), vm.nics[0] if vm.nics else None)
-    source = "configdrive" if default and _provider(st, default.network_id) == "ConfigDrive" else "virtual-router"
+    provider = _provider(st, default.network_id) if default else "VirtualRouter"
+    source = {"ConfigDrive": "configdrive", "VirtualRouter": "virtual-router"}.get(provider or "")
+    if source is None:  # no UserData service on the default network: nothing serves data or metadata
+        user_data, meta = None, {}
     has_cd = any(_provider(st, n.network_id) == "ConfigDrive" for n in vm.nics)
     vols = [v for v in st.live("volume") if v.vm_id == vm.id]
     order = _enumeration(st, vm, vols)

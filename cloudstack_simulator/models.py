@@ -26,7 +26,7 @@ class Zone:
 class NetworkOffering:
     id: str
     name: str
-    userdata_provider: str
+    userdata_provider: str | None  # None: the offering has no UserData service
     removed: bool = False
 
 
@@ -114,6 +114,7 @@ class Template:
     details: dict[str, str] = field(default_factory=dict)
     url: str | None = None
     upload: dict[str, Any] = field(default_factory=dict)
+    owned: bool = False  # registered/uploaded through the API: counts against the account's limits
     removed: bool = False
 
 

@@ -64,7 +64,8 @@ def network_view(st: State, n: m.Network) -> dict[str, Any]:
     off = st.get("networkoffering", n.offering_id, True)
     services = [{"name": s, "provider": [{"name": "VirtualRouter"}]}
                 for s in ("Dhcp", "Dns", "SourceNat", "StaticNat", "Lb", "Firewall", "PortForwarding")]
-    services.append({"name": "UserData", "provider": [{"name": off.userdata_provider}]})
+    if off.userdata_provider is not None:
+        services.append({"name": "UserData", "provider": [{"name": off.userdata_provider}]})
     hosts = list(ipaddress.ip_network(n.cidr).hosts())
     return {
         "id": n.id, "name": n.name, "displaytext": n.name, "zoneid": n.zone_id, "zonename": zone.name,

@@ -154,4 +154,16 @@ class Ctx:
 
 def load_all() -> None:
     """Import the command modules so their decorators register them."""
-    from . import affinity, catalog, jobs_cmds, network, tags, templates, vm_deploy, vms, volumes  # noqa: F401
+    from . import (  # noqa: F401
+        access,
+        affinity,
+        catalog,
+        jobs_cmds,
+        network,
+        resize,
+        tags,
+        templates,
+        vm_deploy,
+        vms,
+        volumes,
+    )

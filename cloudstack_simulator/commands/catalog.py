@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import views
+from .. import limits, views
 from ..params import Params
 from . import Ctx, command
 
@@ -106,17 +106,14 @@ def list_capabilities(ctx: Ctx, p: Params) -> dict[str, Any]:
     }}
 
 
-_LIMIT_TYPES = [("0", "user_vm", 20), ("1", "public_ip", 20), ("2", "volume", 20), ("3", "snapshot", 20),
-                ("4", "template", 20), ("5", "project", -1), ("6", "network", 20), ("7", "vpc", 20),
-                ("8", "cpu", 40), ("9", "memory", 81920), ("10", "primary_storage", 200),
-                ("11", "secondary_storage", 400)]
-
-
 @command("listResourceLimits")
 def list_resource_limits(ctx: Ctx, p: Params) -> dict[str, Any]:
-    rows = [{"account": ctx.cfg["account"], "domainid": ctx.st.domain_id, "domain": ctx.cfg["domain"],
-             "resourcetype": t, "resourcetypename": name, "max": mx} for t, name, mx in _LIMIT_TYPES]
+    # A root admin has no limits: every row shows -1 (ResourceLimitManagerImpl.findCorrectResourceLimitForAccount).
+    rows = limits.limit_rows(ctx.cfg, ctx.st.domain_id)
     rt = p.str("resourcetype")
     if rt is not None:
         rows = [r for r in rows if r["resourcetype"] == rt]
+    rtn = p.str("resourcetypename")
+    if rtn is not None:
+        rows = [r for r in rows if r["resourcetypename"] == rtn]
     return ctx.listing(p, rows, "resourcelimit")

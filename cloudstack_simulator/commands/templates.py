@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import limits, views
 from .. import models as m
-from .. import views
 from ..errors import param_error
 from ..params import Params
 from ..state import State, now_str
@@ -85,8 +85,11 @@ def get_upload_params(ctx: Ctx, p: Params) -> dict[str, Any]:
     zone = ctx.entity(p, "zoneid", "zone", required=True)
     if zone.hypervisor != fields["hypervisor"]:
         raise param_error(f"Hypervisor {fields['hypervisor']} is not available in zone {zone.name}")
+    # GetUploadParamsForTemplateCmd catches the ResourceAllocationException and rethrows a 530.
+    limits.check(ctx.st, "template", wrap="exception while registering template: ", errorcode=530)
     tpl = ctx.st.add("template", m.Template(str(uuid.uuid4()), zone_id=zone.id, created=now_str(),
-                                            state="NotUploaded", download_state="NOT_UPLOADED", **fields))
+                                            state="NotUploaded", download_state="NOT_UPLOADED", owned=True,
+                                            **fields))
     validity = int(ctx.cfg["templates"]["upload_validity"])
     expires = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + validity))
     post_url = f"{ctx.base_url}/upload/{tpl.id}"
@@ -122,10 +125,11 @@ def register_template(ctx: Ctx, p: Params) -> dict[str, Any]:
             from ..errors import invalid_uuid
             raise invalid_uuid("zoneid", zid)
         zones.append(zone)
+    limits.check(ctx.st, "template")  # RegisterTemplateCmd lets the ResourceAllocationException through: 535
     # The server keeps one template row per zone under one id (§2.1); the simulator stores a
     # template per id, so a multi-zone registration lands in the first zone only.
     tpl = ctx.st.add("template", m.Template(str(uuid.uuid4()), zone_id=zones[0].id, created=now_str(), url=url,
-                                            **fields))
+                                            owned=True, **fields))
     templates = [tpl]
     from ..download import start_download  # late import: download imports this module
 

@@ -8,8 +8,8 @@ import secrets
 import uuid
 from typing import Any
 
+from .. import limits, views
 from .. import models as m
-from .. import views
 from ..errors import ApiError, invalid_uuid, param_error
 from ..params import Params
 from ..state import now_str
@@ -109,6 +109,10 @@ def deploy(ctx: Ctx, p: Params) -> dict[str, Any]:
     groups = _affinity_groups(ctx, p)
     userdata = validate_userdata(ctx, p.req("userdata")) if p.str("userdata") else None
     pairs = _resolve_networks(ctx, p, zone)
+    data_offering = ctx.entity(p, "diskofferingid", "diskoffering")
+    # UserVmManagerImpl.resourceLimitCheck and the volume checks run in the create phase: immediate 535.
+    limits.check(st, "user_vm")
+    limits.check(st, "volume", 2 if data_offering is not None else 1)
     num = st.next_num()
     vm_uuid = str(uuid.uuid4())
     hostname = name or f"VM-{vm_uuid}"
@@ -137,7 +141,6 @@ def deploy(ctx: Ctx, p: Params) -> dict[str, Any]:
             raise param_error(f"Root disk size override ({root_gb} GB) is smaller than template size "
                               f"({tpl.size} bytes)")
         root_size = root_gb * 2**30
-    data_offering = ctx.entity(p, "diskofferingid", "diskoffering")
     startvm = p.bool("startvm", True)
     vm = m.VirtualMachine(vm_uuid, num, hostname, p.str("displayname") or hostname, zone.id, tpl.id, so.id,
                           cpus, speed, memory, "Starting" if startvm else "Stopped", now_str(), nics, keypairs,

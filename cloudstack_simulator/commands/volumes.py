@@ -6,8 +6,8 @@ import time
 import uuid
 from typing import Any
 
+from .. import limits, views
 from .. import models as m
-from .. import views
 from ..errors import ApiError, param_error, runtime_error
 from ..params import Params
 from ..state import now_str
@@ -98,6 +98,9 @@ def create_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
                 raise param_error("This disk offering does not allow custom size")
             size = offering.disksize * GB
     vm = ctx.entity(p, "virtualmachineid", "vm")
+    # VolumeApiServiceImpl.allocVolume, in the create phase of this create-style command: an immediate 535.
+    limits.check(st, "volume")
+    limits.check(st, "primary_storage", size)
     num = st.next_num()
     vol = st.add("volume", m.Volume(str(uuid.uuid4()), num, p.str("name") or f"DATA-{num}", zone.id, "DATADISK",
                                     size, "Allocated", now_str(),
@@ -168,36 +171,6 @@ def delete_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
     vol.state, vol.removed = "Expunged", True
     ctx.st.tags = [t for t in ctx.st.tags if t.resource_id != vol.id]
     return {"success": True}
-
-
-@command("resizeVolume", is_async=True)
-def resize_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
-    vol = _volume(ctx, p)
-    new_offering = ctx.entity(p, "diskofferingid", "diskoffering")
-    size_gb = p.int("size")
-    shrink_ok = p.bool("shrinkok")
-    current = ctx.st.get("diskoffering", vol.disk_offering_id, True) if vol.disk_offering_id else None
-    offering = new_offering or current
-    if offering is not None and not offering.customized:
-        if size_gb is not None:
-            raise param_error("To resize a volume created from a non-custom disk offering, specify a new "
-                              "disk offering; a size may only be given for custom offerings")
-        new_size = offering.disksize * GB
-    elif size_gb is not None:
-        new_size = size_gb * GB
-    else:
-        raise param_error("Please specify a size or a new disk offering for the volume")
-    if new_size < vol.size and not shrink_ok:
-        raise param_error(f"Going from existing size of {vol.size} to size of {new_size} would shrink the "
-                          "volume. Need to sign off by supplying the shrinkok parameter with value of true.")
-
-    def run() -> dict[str, Any]:
-        vol.size = new_size
-        if new_offering is not None:
-            vol.disk_offering_id = new_offering.id
-        return {"volume": views.volume_view(ctx.st, vol)}
-
-    return {"jobid": ctx.submit(run, None, "Volume", vol.id).id}
 
 
 @command("listVolumes")
