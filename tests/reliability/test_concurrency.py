@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from concurrency import expected_objects, run_batch
+from parallel_batch import expected_objects, run_batch
 from reliability_support import FIGURES, HEAVY, owned
 
 from cloudstack_simulator import Simulator
