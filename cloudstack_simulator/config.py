@@ -87,6 +87,10 @@ def load_config(config: None | str | Path | dict[str, Any] = None) -> dict[str, 
 
 
 def _validate(cfg: dict[str, Any], source: str) -> None:
+    for off in cfg.get("network_offerings") or []:
+        if off.get("userdata_provider", "VirtualRouter") not in {"VirtualRouter", "ConfigDrive", None}:
+            raise ConfigError(f"{source}: network offering {off.get('name')}: userdata_provider must be "
+                              "VirtualRouter, ConfigDrive or null")
     if not cfg.get("zones"):
         raise ConfigError(f"{source}: at least one zone is required")
     for zone in cfg["zones"]:
@@ -107,9 +111,5 @@ def _validate(cfg: dict[str, Any], source: str) -> None:
     for key, value in (cfg.get("resource_limits") or {}).items():
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ConfigError(f"{source}: resource_limits.{key} must be an integer >= -1")
-    for off in cfg.get("network_offerings") or []:
-        if off.get("userdata_provider", "VirtualRouter") not in {"VirtualRouter", "ConfigDrive", None}:
-            raise ConfigError(f"{source}: network offering {off.get('name')}: userdata_provider must be "
-                              "VirtualRouter, ConfigDrive or null")
     if cfg["api"].get("unknown_uuid") not in {"error", "empty"}:
         raise ConfigError(f"{source}: api.unknown_uuid must be 'error' or 'empty'")
