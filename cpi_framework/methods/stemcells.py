@@ -40,12 +40,21 @@ from cpi_framework.services.templates import (
 
 if TYPE_CHECKING:
     from cpi_framework.context import CallContext
+    from cpi_framework.services.upload import ImageSource
     from cpi_framework.types import TemplateParams
 
 LIGHT_KEYS = ("light_template", "template_id", "template_name")
 STEMCELL_TAG = "bosh-stemcell"
 ARCHITECTURES = frozenset({"x86_64"})
 MAX_NAME = 120
+HYPERVISOR_ALIASES = {
+    "esxi": "VMware", "vsphere": "VMware",
+    "xenserver": "XenServer", "xcp-ng": "XenServer",
+    "qemu": "KVM", "libvirt": "KVM",
+}
+"""Stemcell ``hypervisor`` values that name a CloudStack hypervisor type under another name
+(vSphere stemcells say ``esxi``); matched case-insensitively, beside the chain's plugin names
+and the CloudStack type itself."""
 
 
 def create_stemcell(ctx: CallContext, image_path: str, cloud_properties: dict, env: dict | None = None) -> str:
@@ -62,6 +71,7 @@ def create_stemcell(ctx: CallContext, image_path: str, cloud_properties: dict, e
     params = ctx.plugins.template_params(props, ctx.config)
     check_disk_format(ctx, props, params)
     _check_image(image_path)
+    source = _image_source(ctx, image_path, params)
     name, version = stemcell_name(props), stemcell_version(props)
     template_name = make_template_name(name, version)
     tags = {**_v3_tags(ctx, env), **cpi_tags(ctx, "stemcell"), STEMCELL_TAG: f"{name}/{version}"}
@@ -84,9 +94,10 @@ def create_stemcell(ctx: CallContext, image_path: str, cloud_properties: dict, e
     registration = _Registration(ctx, base, tags)
     try:
         if ctx.config.cloudstack.stemcell_upload_mode == "url":
-            _register_by_url(ctx, registration, zones, image_path, file_name(name, version, params))
+            _register_by_url(ctx, registration, zones, source, file_name(name, version, params))
         else:
-            _register_direct(ctx, registration, zones, image_path, template_name + params.file_suffix)
+            assert source is not None  # direct mode always reads the image
+            _register_direct(ctx, registration, zones, source, template_name + params.file_suffix)
     except BaseException:
         if registration.created:
             ctx.log.info("Deleting the half-made template(s) %s", ", ".join(t["id"] for t in registration.created))
@@ -139,10 +150,16 @@ def accepted_values(ctx: CallContext) -> dict[str, set[str]]:
     formats = ctx.plugins.stemcell_formats
     return {
         "infrastructure": {"cloudstack"} | {f.split("-", 1)[0].lower() for f in formats},
-        "hypervisor": {loaded.spec.name.lower() for loaded in ctx.plugins.chain}
-        | {ctx.plugins.cloudstack_type.lower()},
+        "hypervisor": accepted_hypervisors(ctx),
         "architecture": set(ARCHITECTURES),
     }
+
+
+def accepted_hypervisors(ctx: CallContext) -> set[str]:
+    """The chain's plugin names, the CloudStack type and its :data:`HYPERVISOR_ALIASES`, lowercased."""
+    cloudstack_type = ctx.plugins.cloudstack_type.lower()
+    return ({loaded.spec.name.lower() for loaded in ctx.plugins.chain} | {cloudstack_type}
+            | {alias for alias, target in HYPERVISOR_ALIASES.items() if target.lower() == cloudstack_type})
 
 
 def check_stemcell(ctx: CallContext, props: dict[str, Any]) -> None:
@@ -206,6 +223,29 @@ def _check_image(image_path: str) -> None:
     if os.path.getsize(image_path) == 0:
         raise CpiError(f"Stemcell image '{image_path}' is empty; a light stemcell needs one of "
                        f"{', '.join(LIGHT_KEYS)} in its cloud_properties")
+
+
+def _image_source(ctx: CallContext, image_path: str, params: TemplateParams) -> ImageSource | None:
+    """What this call uploads or serves, checked before anything is created: the image file, or the
+    plugin's ``image_member`` streamed out of it. None when the operator's server serves the image."""
+    member = params.image_member
+    if ctx.config.cloudstack.stemcell_upload_mode == "url" and not ctx.config.cpi.stemcell_serve_address:
+        if member:
+            ctx.log.info("The server under cloudstack.stemcell_url_base must serve '%s' extracted from the stemcell "
+                         "image, not the image archive itself", member)
+        return None
+    from cpi_framework.services.upload import human_size, image_source
+
+    source = image_source(image_path, member)
+    if member and source.member is None:
+        ctx.log.warning("Stemcell image %s is not a tar archive; taking it whole as the image ('%s' expected "
+                        "inside an archive)", image_path, member)
+    elif source.member:
+        if source.size == 0:
+            raise CloudError(f"'{member}' in the stemcell image archive {image_path} is empty")
+        ctx.log.info("The image is '%s' (%s) streamed out of the archive %s (%s)", source.member,
+                     human_size(source.size), image_path, source.compression or "uncompressed")
+    return source
 
 
 def _v3_tags(ctx: CallContext, env: dict | None) -> dict[str, str]:
@@ -284,7 +324,7 @@ class _Registration:
 
 
 def _register_direct(
-    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], image_path: str, filename: str
+    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], source: ImageSource, filename: str
 ) -> None:
     from cpi_framework.services.upload import ProgressLog, UploadFailed, human_size, stream_upload
 
@@ -299,7 +339,7 @@ def _register_direct(
         what = f"Uploading {filename} to zone {zone['name']}"
         try:
             result = stream_upload(
-                upload["postURL"], image_path, filename=filename, headers=headers, verify=ctx.client.settings.verify,
+                upload["postURL"], source, filename=filename, headers=headers, verify=ctx.client.settings.verify,
                 proxies=cs.proxies, timeout=(cs.connect_timeout, max(cs.read_timeout, 300.0)),
                 progress=ProgressLog(ctx.log, what),
             )
@@ -311,9 +351,10 @@ def _register_direct(
 
 
 def _register_by_url(
-    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], image_path: str, filename: str
+    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], source: ImageSource | None,
+    filename: str,
 ) -> None:
-    with _image_url(ctx, image_path, filename) as url:
+    with _image_url(ctx, source, filename) as url:
         for zone in zones:
             answer = registration.call("registerTemplate", zone, url=url)
             templates = answer.get("template") or []
@@ -324,16 +365,16 @@ def _register_by_url(
 
 
 @contextmanager
-def _image_url(ctx: CallContext, image_path: str, filename: str) -> Iterator[str]:
+def _image_url(ctx: CallContext, source: ImageSource | None, filename: str) -> Iterator[str]:
     from urllib.parse import quote
 
     address = ctx.config.cpi.stemcell_serve_address
     base = ctx.config.cloudstack.stemcell_url_base
-    if address:
+    if address and source is not None:
         from cpi_framework.services.serve import ImageServer
 
         try:
-            server = ImageServer(image_path, filename, address, ctx.log)
+            server = ImageServer(source, filename, address, ctx.log)
         except (OSError, ValueError) as exc:
             raise CloudError(f"Cannot serve the stemcell image on cpi.stemcell_serve_address '{address}': {exc}") \
                 from None

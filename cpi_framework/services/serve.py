@@ -3,20 +3,24 @@
 ``url`` upload mode with ``cpi.stemcell_serve_address`` set: the CPI binds that address for
 the duration of one ``create_stemcell`` (as the seed did, without its long-running WebDAV
 daemon), serves exactly one file under an unguessable path, and stops when the template is
-ready or the call fails. Files are streamed in chunks (``Content-Length``, ``Range`` for
-resumed downloads), so memory stays flat in the image size.
+ready or the call fails. Images are streamed in chunks (``Content-Length``, ``Range`` for
+resumed downloads), so memory stays flat in the image size. An image that is a member of the
+stemcell's archive (:class:`~.upload.ImageSource`, OpenStack's ``root.img``) is served the same
+way, extracted on the fly with the member's size as ``Content-Length``; a ``Range`` request then
+costs a re-read of the archive up to its start.
 """
 
 from __future__ import annotations
 
 import http.server
 import logging
-import os
 import re
 import secrets
 import threading
 from typing import Any
 from urllib.parse import quote
+
+from cpi_framework.services.upload import ImageSource, image_source
 
 CHUNK = 1 << 20
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -31,18 +35,20 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 class ImageServer:
-    """Serve ``path`` as ``http://<host>:<port>/<token>/<filename>`` until :meth:`stop`.
+    """Serve ``path`` (a file name or an :class:`ImageSource`) as ``http://<host>:<port>/<token>/<filename>``
+    until :meth:`stop`.
 
     Use as a context manager. ``host`` must be an address the secondary storage VM can reach;
     it is also the host written into the URL, so a wildcard bind (``0.0.0.0``) is refused.
     """
 
-    def __init__(self, path: str, filename: str, address: str, logger: logging.Logger | None = None) -> None:
+    def __init__(self, path: str | ImageSource, filename: str, address: str,
+                 logger: logging.Logger | None = None) -> None:
         host, port = parse_address(address)
         if host in {"0.0.0.0", "::", ""}:
             raise ValueError("cpi.stemcell_serve_address needs the address CloudStack reaches the CPI on, "
                              "not a wildcard")
-        self.path = path
+        self.source = path if isinstance(path, ImageSource) else image_source(path)
         self.filename = filename
         self.logger = logger or logging.getLogger("cpi.serve")
         self.route = f"/{secrets.token_urlsafe(16)}/{quote(filename)}"
@@ -95,7 +101,7 @@ class ImageServer:
                 if self.path.split("?", 1)[0] != owner.route:
                     self.send_error(404)
                     return
-                size = os.stat(owner.path).st_size
+                size = owner.source.size
                 start, end = 0, size - 1
                 match = _RANGE.match(self.headers.get("Range", "").strip())
                 status = 200
@@ -123,14 +129,21 @@ class ImageServer:
                     self._copy(start, end - start + 1)
 
             def _copy(self, offset: int, length: int) -> None:
-                with open(owner.path, "rb", buffering=0) as stream:
-                    stream.seek(offset)
-                    while length > 0:
-                        chunk = stream.read(min(CHUNK, length))
-                        if not chunk:
-                            break
-                        self.wfile.write(chunk)
-                        length -= len(chunk)
+                try:
+                    with owner.source.open(offset) as stream:
+                        while length > 0:
+                            chunk = stream.read(min(CHUNK, length))
+                            if not chunk:
+                                break
+                            self.wfile.write(chunk)
+                            length -= len(chunk)
+                except (ConnectionError, TimeoutError):
+                    raise  # the downloader went away: http.server ends the connection
+                except Exception as exc:  # the image became unreadable: the download ends short, CloudStack retries
+                    owner.logger.warning("Serving %s failed with %d byte(s) left: %s: %s", owner.source.label,
+                                         length, type(exc).__name__, exc)
+                if length > 0:
+                    self.close_connection = True  # fewer bytes than Content-Length: never reuse this connection
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
                 owner.logger.debug("serve: %s %s", self.address_string(), format % args)

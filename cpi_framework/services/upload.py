@@ -6,6 +6,11 @@ the body is a :class:`MultipartFile`: an iterable of 1 MiB chunks (preamble, fil
 whose ``len()`` is computed up front from the file size. ``requests`` then sends exactly that
 length with ``Content-Length`` and never buffers the file: memory stays flat in the image size.
 
+The bytes come from an :class:`ImageSource`: the stemcell's ``image`` file itself, or - when
+the plugin names a ``TemplateParams.image_member`` (OpenStack stemcells pack ``root.img`` in a
+gzipped tarball) - that member streamed out of the archive, its size taken from the tar header,
+with no temporary copy. The short-lived url-mode server (:mod:`.serve`) reads the same sources.
+
 :func:`stream_upload` is also the function ``bench/`` times against a plain streaming POST.
 """
 
@@ -13,11 +18,15 @@ from __future__ import annotations
 
 import logging
 import os
+import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
+
+from cpi_framework.errors import CloudError
 
 CHUNK_SIZE = 1 << 20
 PROGRESS_LEVEL = 5
@@ -57,6 +66,142 @@ def content_type_for(filename: str) -> str:
     return _CONTENT_TYPES.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
 
 
+# -- image sources -------------------------------------------------------------------------------
+
+_COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+MAX_LINKS = 8
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """The bytes to upload or serve: the whole file at ``path``, or one regular ``member`` of the
+    tar archive there (``compression`` as sniffed: ``gzip``, ``bzip2``, ``xz`` or None)."""
+
+    path: str
+    size: int
+    member: str | None = None
+    compression: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"'{self.member}' in {self.path}" if self.member else self.path
+
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[IO[bytes]]:
+        """A reader at ``offset``. A member is read by streaming the archive again from its start
+        (never seeking in it) and skipping ``offset`` bytes; read at most :attr:`size` bytes."""
+        if self.member is None:
+            with open(self.path, "rb", buffering=0) as stream:
+                stream.seek(offset)
+                yield stream
+            return
+        with _archive(self.path, self.compression) as tar:
+            for info in tar:
+                if info.isfile() and _member_name(info.name) == self.member:
+                    reader = tar.extractfile(info)
+                    assert reader is not None  # a regular file always has a reader
+                    while offset > 0:
+                        skipped = len(reader.read(min(CHUNK_SIZE, offset)))
+                        if not skipped:
+                            break
+                        offset -= skipped
+                    yield reader
+                    return
+        raise CloudError(f"Stemcell image archive {self.path} no longer holds '{self.member}'")
+
+
+def image_source(path: str, member: str | None = None) -> ImageSource:
+    """The image to upload: the file itself, or ``member`` streamed out of the tar archive at ``path``.
+
+    With a ``member``, a gzip/bzip2/xz file must be a tar archive holding that member as a regular
+    file (a link is followed to its target); its size comes from the tar header, read by streaming
+    the archive up to that member. An uncompressed file that is not a tar archive at all (a bare
+    qcow2, say) is taken whole, as the image itself.
+
+    :raises CloudError: not a tar archive, the member is missing or is not a regular file.
+    """
+    if member is None:
+        return ImageSource(path, os.stat(path).st_size)
+    with open(path, "rb") as stream:
+        head = stream.read(8)
+    compression = next((name for magic, name in _COMPRESSIONS if head.startswith(magic)), None)
+    wanted = _member_name(member)
+    try:
+        for _ in range(MAX_LINKS):
+            info, seen = _find_member(path, compression, wanted)
+            if info is None:
+                shown = ", ".join(seen[:10]) + (", …" if len(seen) > 10 else "") or "nothing"
+                raise CloudError(f"Stemcell image archive {path} has no member '{member}' (it holds {shown})")
+            if info.isfile():
+                return ImageSource(path, info.size, wanted, compression)
+            if not (info.islnk() or info.issym()):
+                raise CloudError(f"'{member}' in the stemcell image archive {path} is not a regular file")
+            target = info.linkname if info.islnk() else os.path.join(os.path.dirname(wanted), info.linkname)
+            wanted = _member_name(target)
+        raise CloudError(f"'{member}' in the stemcell image archive {path} is a chain of more than {MAX_LINKS} links")
+    except _NotAnArchive as exc:
+        if compression is None:
+            return ImageSource(path, os.stat(path).st_size)
+        raise CloudError(f"Stemcell image {path} is {compression}-compressed but not a tar archive holding "
+                         f"'{member}': {exc}") from None
+    except CloudError:
+        raise
+    except Exception as exc:  # a corrupt archive fails in many ways (TarError, EOFError, OSError, LZMAError)
+        raise CloudError(f"Cannot read '{member}' from the stemcell image archive {path}: "
+                         f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+
+class _NotAnArchive(Exception):
+    """The stream does not start with a tar header."""
+
+
+def _member_name(name: str) -> str:
+    return os.path.normpath(name.replace("\\", "/")).lstrip("/")
+
+
+@contextmanager
+def _archive(path: str, compression: str | None) -> Iterator[tarfile.TarFile]:
+    """The archive in tar stream mode (``r|``) over a decompressing file object.
+
+    The gzip/bz2/lzma file objects bound their output per read; tarfile's own ``r|gz``/``r|bz2``
+    decompress each 10 KiB read in full, which for a bzip2 stream of zeros is hundreds of MB.
+    """
+    with open(path, "rb") as raw, _decompressed(raw, compression) as stream:
+        try:
+            tar = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - closed by the with below
+        except tarfile.ReadError as exc:
+            raise _NotAnArchive(str(exc)) from None
+        with tar:
+            yield tar
+
+
+def _decompressed(raw: IO[bytes], compression: str | None) -> IO[bytes]:
+    if compression == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "bzip2":
+        import bz2
+
+        return bz2.BZ2File(raw)
+    if compression == "xz":
+        import lzma
+
+        return lzma.LZMAFile(raw)
+    return raw
+
+
+def _find_member(path: str, compression: str | None, wanted: str) -> tuple[tarfile.TarInfo | None, list[str]]:
+    """The first member named ``wanted`` (or None) and the names read before it."""
+    seen: list[str] = []
+    with _archive(path, compression) as tar:
+        for info in tar:
+            if _member_name(info.name) == wanted:
+                return info, seen
+            seen.append(info.name)
+    return None, seen
+
+
 class MultipartFile:
     """A ``multipart/form-data`` body with one file part, produced in chunks, with an exact ``len()``.
 
@@ -66,7 +211,7 @@ class MultipartFile:
 
     def __init__(
         self,
-        path: str,
+        path: str | ImageSource,
         *,
         filename: str,
         field: str = "file",
@@ -75,8 +220,8 @@ class MultipartFile:
         progress: ProgressCallback | None = None,
         boundary: str | None = None,
     ) -> None:
-        self.path = path
-        self.size = os.stat(path).st_size
+        self.source = path if isinstance(path, ImageSource) else image_source(path)
+        self.size = self.source.size
         self.chunk_size = chunk_size
         self.progress = progress
         self.boundary = boundary or f"cpi-{uuid.uuid4().hex}"
@@ -99,16 +244,23 @@ class MultipartFile:
     def __iter__(self) -> Iterator[bytes]:
         yield self.preamble
         remaining = self.size
-        with open(self.path, "rb", buffering=0) as stream:
-            while remaining > 0:
-                chunk = stream.read(min(self.chunk_size, remaining))
-                if not chunk:
-                    raise UploadFailed(f"{self.path} shrank during the upload ({self.sent} of {self.size} bytes read)")
-                remaining -= len(chunk)
-                self.sent += len(chunk)
-                if self.progress is not None:
-                    self.progress(self.sent, self.size)
-                yield chunk
+        try:
+            with self.source.open() as stream:
+                while remaining > 0:
+                    chunk = stream.read(min(self.chunk_size, remaining))
+                    if not chunk:
+                        raise UploadFailed(f"{self.source.label} shrank during the upload ({self.sent} of "
+                                           f"{self.size} bytes read)")
+                    remaining -= len(chunk)
+                    self.sent += len(chunk)
+                    if self.progress is not None:
+                        self.progress(self.sent, self.size)
+                    yield chunk
+        except UploadFailed:
+            raise
+        except Exception as exc:  # any failure to read the image (truncated archive, I/O error) breaks the upload
+            raise UploadFailed(f"reading {self.source.label} failed after {self.sent} of {self.size} bytes: "
+                               f"{type(exc).__name__}: {_first_line(exc)}") from None
         yield self.epilogue
 
 
@@ -154,7 +306,7 @@ def human_size(value: float) -> str:
 
 def stream_upload(
     url: str,
-    path: str,
+    path: str | ImageSource,
     *,
     filename: str | None = None,
     headers: Mapping[str, str] | None = None,
@@ -167,7 +319,8 @@ def stream_upload(
     chunk_size: int = CHUNK_SIZE,
     session: Any = None,
 ) -> UploadResult:
-    """POST ``path`` as one multipart file part to ``url``; return bytes sent and seconds taken.
+    """POST ``path`` (a file name or an :class:`ImageSource`) as one multipart file part to ``url``;
+    return bytes sent and seconds taken.
 
     ``headers`` are added verbatim (CloudStack: ``X-signature``, ``X-metadata``, ``X-expires``,
     spelled exactly so). Raises :class:`UploadFailed` on a non-2xx answer or a broken
@@ -175,7 +328,9 @@ def stream_upload(
     """
     import requests
 
-    body = MultipartFile(path, filename=filename or os.path.basename(path), field=field,
+    source = path if isinstance(path, ImageSource) else image_source(path)
+    default_name = os.path.basename(source.member or source.path)
+    body = MultipartFile(source, filename=filename or default_name, field=field,
                          content_type=content_type, chunk_size=chunk_size, progress=progress)
     request_headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
     request_headers.update(headers or {})

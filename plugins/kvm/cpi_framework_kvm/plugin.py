@@ -17,6 +17,9 @@ from cpi_framework.types import HypervisorSpec, TemplateParams, UserData
 # "Other PV", "Debian GNU/Linux", "CentOS"…) get virtio, "Other Linux" gets IDE - and IDE
 # disks have no virtio serial for the agent to find.
 OS_TYPE = "Other Ubuntu (64-bit)"
+# BOSH's stemcell builder packs every non-vSphere image as `tar zcf stemcell/image root.img`;
+# the OpenStack CPI unpacks it and uploads root.img (see README, "Image").
+IMAGE_MEMBER = "root.img"
 SERIAL_LENGTH = 20
 CDROM_DEVICE_ID = 3
 
@@ -37,6 +40,8 @@ def cpi_hypervisor() -> HypervisorSpec:
 
 @hookimpl
 def cpi_template_params(stemcell: dict[str, Any], config: Any) -> TemplateParams:
+    # Not keyed on container_format/disk_format: an OpenStack stemcell says `bare`/`qcow2`
+    # for root.img as Glance stores it, while its `image` file is always the gzipped tarball.
     cloudstack = config.cloudstack
     requires_hvm = cloudstack.stemcell_requires_hvm
     return TemplateParams(
@@ -44,6 +49,7 @@ def cpi_template_params(stemcell: dict[str, Any], config: Any) -> TemplateParams
         file_suffix=".qcow2",
         os_type=cloudstack.stemcell_os_type or OS_TYPE,
         requires_hvm=True if requires_hvm is None else bool(requires_hvm),
+        image_member=IMAGE_MEMBER,
     )
 
 

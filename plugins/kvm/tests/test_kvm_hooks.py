@@ -35,6 +35,7 @@ def test_template_params_are_qcow2_with_a_virtio_os_type(host: PluginHost) -> No
     config = make_config().with_plugin_defaults(host.defaults)
     params = host.template_params({"name": "bosh-openstack-kvm-ubuntu-jammy"}, config)
     assert (params.format, params.file_suffix, params.requires_hvm) == ("QCOW2", ".qcow2", True)
+    assert params.image_member == "root.img"  # OpenStack stemcells: `image` is a tarball holding root.img
     assert "Ubuntu" in params.os_type  # CloudStack's KVM agent gives such OS types virtio disks
     explicit = host.template_params({}, make_config(stemcell_os_type="Other PV (64-bit)", stemcell_requires_hvm=False))
     assert (explicit.os_type, explicit.requires_hvm) == ("Other PV (64-bit)", False)

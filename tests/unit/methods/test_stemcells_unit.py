@@ -219,7 +219,7 @@ def test_a_foreign_stemcell_is_refused_naming_every_problem() -> None:
         stemcells.check_stemcell(ctx, props)
     message = str(info.value)
     assert message.startswith("Stemcell bosh-aws-xen-hvm/9 does not fit the 'xen' hypervisor plugin (XenServer")
-    for part in ("infrastructure 'aws' (expected cloudstack)", "hypervisor 'kvm' (expected xen or xenserver)",
+    for part in ("infrastructure 'aws' (expected cloudstack)", "hypervisor 'kvm' (expected xcp-ng or xen or xenserver)",
                  "architecture 'arm64' (expected x86_64)"):
         assert part in message
     params = TemplateParams(format="VHD", file_suffix=".vhd.bz2", os_type="x")
