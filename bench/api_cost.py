@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common import CpiCall, Result, call_cpi, main, median, must, scratch_dir
-from lifecycle import METHODS, SHORT, VM_PROPS, run_lifecycle, sparse_image
+from lifecycle import LIGHT_STEMCELL, METHODS, SHORT, VM_PROPS, run_lifecycle, sparse_image
 from populate import populate_vms
 
 from cloudstack_simulator import Simulator
@@ -33,8 +33,6 @@ MINIMUM = {
 SIZES = {"smoke": (10, 60), "quick": (10, 5000), "full": (10, 5000)}
 REPEATS = {"smoke": 1, "quick": 3, "full": 5}
 HAS_VM_RUNS = {"smoke": 2, "quick": 3, "full": 5}
-LIGHT_STEMCELL = {"name": "bench", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
-                  "architecture": "x86_64", "light_template": "bosh-stemcell-xen"}
 SCALED = ("has_vm", "attach_disk", "delete_vm")
 TIME_RATIO = 1.2
 

@@ -1,8 +1,13 @@
 """Shared benchmark plumbing: run the real CPI process with exact rusage, result rows, the CLI.
 
 Every figure comes from a child process measured by the kernel (``os.wait4``: wall time,
-user+sys CPU, peak RSS of exactly that child) and from the simulator's request log, so the
-numbers mean the same as in production: one ``cloudstack-cpi`` process per call.
+user+sys CPU of exactly that child) and from the simulator's request log, so the numbers mean
+the same as in production: one ``cloudstack-cpi`` process per call.
+
+Peak memory is the child's own ``VmHWM``, written by an ``atexit`` hook (:data:`CPI_MAIN`),
+**not** ``ru_maxrss`` from ``wait4``: Linux folds the *parent's* peak RSS into the child's
+``ru_maxrss`` at ``exec`` (the pre-exec address space is the parent's, shared by vfork), so a
+30 MiB CPI spawned by a 300 MiB test runner reports 300 MiB.
 
 A benchmark module defines ``run(level) -> Result`` with ``level`` one of ``smoke`` (a
 seconds-long configuration for the test suite), ``quick`` and ``full``, and calls
@@ -17,6 +22,7 @@ import os
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cpi_framework.testing import DIRECTOR_UUID, cpi_command
+from cpi_framework.testing import DIRECTOR_UUID
 
 LEVELS = ("smoke", "quick", "full")
 MiB = 1 << 20
@@ -43,7 +49,8 @@ class Measured:
     user: float
     sys: float
     maxrss: int
-    """Peak resident set size in bytes (``ru_maxrss`` = the child's VmHWM)."""
+    """Peak resident set size in bytes: the child's VmHWM when it reported it, else ``ru_maxrss``
+    (an upper bound that includes the parent's peak, see the module docstring)."""
     returncode: int
     stdout: str
     stderr: str
@@ -56,18 +63,46 @@ class Measured:
         return self.user + self.sys
 
 
+HWM_ENV = "CPI_BENCH_HWM_FILE"
+HWM_HOOK = f"""import atexit, os
+def _report_hwm():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["{HWM_ENV}"], "w") as out:
+        out.write(peak)
+if os.environ.get("{HWM_ENV}"):
+    atexit.register(_report_hwm)
+"""
+"""Prepended to a child's code: on exit it writes its own peak RSS (KiB) to ``$CPI_BENCH_HWM_FILE``."""
+CPI_MAIN = HWM_HOOK + "import sys\nfrom cpi_framework.cli import main\nsys.exit(main())\n"
+"""The ``cloudstack-cpi`` console script's three lines, plus the VmHWM hook."""
+
+
+def cpi_args() -> list[str]:
+    """The CPI process as the console script runs it (same interpreter, same ``main``), with the hook."""
+    return [sys.executable, "-c", CPI_MAIN]
+
+
+def python_with_hook(script: Path) -> list[str]:
+    """Run a Python script as ``__main__`` in a child that reports its VmHWM."""
+    return [sys.executable, "-c", f"{HWM_HOOK}import runpy\nrunpy.run_path({str(script)!r}, run_name='__main__')\n"]
+
+
 def run_measured(args: list[str], stdin: bytes = b"", timeout: float = 120,
                  env: dict[str, str] | None = None) -> Measured:
-    """Run ``args`` to completion; a blocking ``wait4`` gives exact wall time and rusage.
+    """Run ``args`` to completion; a blocking ``wait4`` gives exact wall time and CPU.
 
     Output goes to temporary files (never a pipe that could fill and stall the child); a timer
-    kills the child after ``timeout`` seconds so no benchmark can hang.
+    kills the child after ``timeout`` seconds so no benchmark can hang. A child running
+    :data:`HWM_HOOK` reports its VmHWM, which becomes ``maxrss``.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp, \
+            tempfile.NamedTemporaryFile(prefix="cpi-bench-hwm-") as hwm:
         inp.write(stdin)
         inp.seek(0)
+        child_env = dict(os.environ if env is None else env, **{HWM_ENV: hwm.name})
         started_wall, started = time.time(), time.perf_counter()
-        proc = subprocess.Popen(args, stdin=inp, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(args, stdin=inp, stdout=out, stderr=err, env=child_env)
         killer = threading.Timer(timeout, _kill, (proc.pid,))
         killer.start()
         try:
@@ -78,7 +113,9 @@ def run_measured(args: list[str], stdin: bytes = b"", timeout: float = 120,
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode,
+        reported = Path(hwm.name).read_text().strip()
+        maxrss = int(reported) * 1024 if reported.isdigit() else usage.ru_maxrss * 1024
+        return Measured(wall, usage.ru_utime, usage.ru_stime, maxrss, proc.returncode,
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"),
                         started_wall, started_wall + wall)
 
@@ -120,9 +157,9 @@ class CpiCall:
 
 def call_cpi(config: Path, method: str, *args: Any, sim: Any = None, api_version: int | None = 2,
              timeout: float = 120, env: dict[str, str] | None = None) -> CpiCall:
-    """Run the real ``cloudstack-cpi``; with ``sim``, collect the requests this call made."""
+    """Run the real CPI (:func:`cpi_args`); with ``sim``, collect the requests this call made."""
     mark = len(sim.request_log()) if sim is not None else 0
-    measured = run_measured([*cpi_command(), "--config", str(config)], cpi_request(method, args, api_version),
+    measured = run_measured([*cpi_args(), "--config", str(config)], cpi_request(method, args, api_version),
                             timeout=timeout, env=env)
     try:
         document = json.loads(measured.stdout)

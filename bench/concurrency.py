@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common import CpiCall, Result, call_cpi, main, must, scratch_dir
-from lifecycle import VM_PROPS
+from lifecycle import LIGHT_STEMCELL, VM_PROPS
 
 from cloudstack_simulator import Simulator
 from cpi_framework.testing import make_cpi_config
@@ -24,8 +24,6 @@ from cpi_framework.testing.contract import cpi_objects, dynamic
 
 PROCESSES = {"smoke": 3, "quick": 32, "full": 32}
 RPS = 25
-LIGHT_STEMCELL = {"name": "bench", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
-                  "architecture": "x86_64", "light_template": "bosh-stemcell-xen"}
 PROCESS_TIMEOUT = 600
 
 

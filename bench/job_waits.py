@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common import CpiCall, Result, call_cpi, main, must, scratch_dir
-from lifecycle import VM_PROPS
+from lifecycle import LIGHT_STEMCELL, VM_PROPS
 
 from cloudstack_simulator import Simulator
 from cpi_framework.testing import make_cpi_config
@@ -32,8 +32,6 @@ DURATIONS = {"smoke": (0.3,), "quick": (0.5, 2.0), "full": (0.5, 2.0, 10.0)}
 CASES = {"smoke": ("rebootVirtualMachine",),
          "quick": ("startVirtualMachine", "rebootVirtualMachine", "createVolume"),
          "full": ("startVirtualMachine", "rebootVirtualMachine", "createVolume")}
-LIGHT_STEMCELL = {"name": "bench", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
-                  "architecture": "x86_64", "light_template": "bosh-stemcell-xen"}
 
 
 def target(duration: float) -> float:

@@ -17,6 +17,9 @@ from cpi_framework.testing.contract import dynamic
 STEMCELL_PROPS = {"name": "bosh-cloudstack-xen-ubuntu-jammy-go_agent", "version": "1.181",
                   "infrastructure": "cloudstack", "hypervisor": "xen", "disk_format": "vhdx",
                   "architecture": "x86_64"}
+LIGHT_STEMCELL = {"name": "bench", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
+                  "architecture": "x86_64", "light_template": "bosh-stemcell-xen"}
+"""A light stemcell borrowing the simulator's ready Xen template: no upload where none is measured."""
 VM_PROPS = {"compute_offering": "small", "disk": 1024}
 METADATA = {"director": "bench", "deployment": "bench", "name": "web/0", "job": "web", "index": 0, "team": "cpi"}
 ENV = {"bosh": {"group": "bench-web", "tags": {"team": "cpi"}}}

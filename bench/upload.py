@@ -9,25 +9,21 @@ received -> answer written), so process start-up and the CPI's API calls do not 
 
 * CPI: ``create_stemcell`` in direct mode through the real ``cloudstack-cpi`` process;
 * plain: a minimal ``http.client`` POST of the same multipart body in 1 MiB reads
-  (:func:`plain_post`, run as ``upload.py --plain-post`` with its spec on stdin).
+  (``plain_post.py``, standard library only, its spec on stdin).
 
-Peak RSS is the CPI process's ``ru_maxrss`` (VmHWM) for a small image and for 1 GiB and
+Peak RSS is the CPI process's own VmHWM (``common.HWM_HOOK``) for a small image and for 1 GiB and
 4 GiB sparse images (4 GiB in the full run only). Target: >= 0.8x the plain rate; RSS
 < 100 MiB and flat in the image size.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from common import GiB, MiB, Result, call_cpi, main, median, must, run_measured, scratch_dir
+from common import GiB, MiB, Result, call_cpi, main, median, must, python_with_hook, run_measured, scratch_dir
 from lifecycle import STEMCELL_PROPS, sparse_image
 
 from cloudstack_simulator import Simulator
@@ -41,36 +37,7 @@ RSS_SIZES = {"smoke": (), "quick": (), "full": (4 * GiB,)}
 SMALL = 8 * MiB
 RATE_TARGET = 0.8
 RSS_LIMIT = 100 * MiB
-CHUNK = 1 << 20
-
-
-def plain_post(spec: dict[str, Any]) -> None:
-    """POST ``spec["path"]`` as one multipart file part: the least a streaming client can do."""
-    url = urlsplit(spec["url"])
-    boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{spec['filename']}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    size = Path(spec["path"]).stat().st_size
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
-    conn.connect()
-    if spec.get("nodelay", True):  # as urllib3 (so requests) does: no Nagle stalls between writes
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn.putrequest("POST", url.path)
-    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    conn.putheader("Content-Length", str(len(head) + size + len(tail)))
-    for name, value in spec["headers"].items():
-        conn.putheader(name, value)
-    conn.endheaders()
-    conn.send(head)
-    with open(spec["path"], "rb", buffering=0) as stream:
-        while chunk := stream.read(CHUNK):
-            conn.send(chunk)
-    conn.send(tail)
-    response = conn.getresponse()
-    body = response.read()
-    if response.status != 200:
-        raise SystemExit(f"plain POST answered {response.status}: {body[:200]!r}")
+PLAIN_POST = Path(__file__).resolve().parent / "plain_post.py"
 
 
 class Uploads:
@@ -100,7 +67,7 @@ class Uploads:
                 "headers": {"X-signature": str(params["signature"]), "X-metadata": str(params["metadata"]),
                             "X-expires": str(params["expires"])}}
         mark = len(self.sim.request_log())
-        measured = run_measured([sys.executable, __file__, "--plain-post"], json.dumps(spec).encode(), timeout=900)
+        measured = run_measured(python_with_hook(PLAIN_POST), json.dumps(spec).encode(), timeout=900)
         if measured.returncode != 0:
             raise RuntimeError(f"plain POST failed: {measured.stderr[-500:]}")
         return {"seconds": self._upload_entry(mark)["elapsed"], "rss": measured.maxrss, "wall": measured.wall}
@@ -151,7 +118,4 @@ def run(level: str) -> Result:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--plain-post"]:
-        plain_post(json.load(sys.stdin))
-        raise SystemExit(0)
     raise SystemExit(main(run, __doc__.splitlines()[0]))
