@@ -149,11 +149,13 @@ def detach_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
             raise param_error(f"Unable to find volume with ID: {vol.id}")
         if vol.vm_id is None:
             raise param_error("The specified volume is not attached to a VM.")
-        if vol.type == "ROOT":
-            raise param_error("Please specify a data volume.")
         vm = ctx.st.get("vm", vol.vm_id, True)
         if vm.state not in ("Running", "Stopped", "Destroyed"):
             raise param_error("Please specify a VM that is either running or stopped.")
+        if vol.type == "ROOT" and vm.state != "Stopped":
+            # validateRootVolumeDetachAttach: Xen/KVM/VMware detach a ROOT volume of a stopped VM only
+            # (the server's condition rules Destroyed out despite its text).
+            raise param_error("Root volume detach can happen only when vm is in states: Stopped or Destroyed")
         vm.guest_disk_names.pop(vol.id, None)
         vol.vm_id, vol.deviceid, vol.attached, vol.scsi_unit = None, None, None, None
         return {"volume": views.volume_view(ctx.st, vol)}

@@ -209,3 +209,15 @@ def test_guest_view_vmware_scsi_units(make_sim) -> None:
 def test_guest_view_unknown_vm(cs) -> None:
     with pytest.raises(KeyError):
         cs.sim.guest_view("nope")
+
+
+def test_root_volume_detach_needs_a_stopped_vm(cs) -> None:
+    vm = cs.deploy()
+    root = cs.one("listVolumes", "volume", virtualmachineid=vm["id"], type="ROOT")
+    job = cs.job("detachVolume", id=root["id"])
+    assert job["jobstatus"] == 2
+    assert job["jobresult"]["errortext"] == "Root volume detach can happen only when vm is in states: Stopped or " \
+                                            "Destroyed"
+    cs.result("stopVirtualMachine", id=vm["id"])
+    detached = cs.result("detachVolume", id=root["id"])["volume"]
+    assert "virtualmachineid" not in detached and detached["type"] == "ROOT"
