@@ -38,7 +38,6 @@ def https_sim(pki: dict[str, Path]) -> Any:
 
 
 def _call(sim: Any, tmp_path: Path, method: str, *args: Any, **cloudstack: Any) -> Any:
-    # a 2 s deadline bounds the read retries a TLS failure currently gets (see the xfail below)
     config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"connect_timeout": 5, "read_timeout": 5,
                                                                "timeouts": {"default": 2}, **cloudstack})
     tmpdir = tmp_path / "cpi-tmp"
@@ -107,10 +106,8 @@ def test_plain_http_client_against_https_server_fails_clearly(https_sim, tmp_pat
     assert result.error["type"] == "Bosh::Clouds::CloudError"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: cloudstack.errors.TLSError is a TransportError, so errors.is_transient "
-                   "and the transport's read retries treat a certificate failure as transient: 3 retries (~3.5 s) and "
-                   "ok_to_retry true, which makes the director repeat create_vm 5 times for a config problem")
 def test_certificate_failure_is_permanent(https_sim, tmp_path):
+    """A certificate problem is the operator's to fix: no retries, and no invitation to retry."""
     result = _call(https_sim, tmp_path, "has_vm", VM_UUID)
     _tls_failure(result)
     assert result.error["ok_to_retry"] is False
