@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import hashlib
 import io
 import json
 import os
@@ -91,6 +92,27 @@ def test_upload_prints_the_cid_and_registers_the_image(sim_config, tmp_path: Pat
     assert {t["key"]: t["value"] for t in template["tags"]}["bosh-director-uuid"] == "dir-uuid-1"
     assert "Uploading" in err and "100%" in err and "registered" in err
     assert "\r" not in err  # plain lines when stderr is not a terminal
+
+
+def test_upload_of_an_openstack_kvm_stemcell_registers_root_img(tmp_path: Path) -> None:
+    root = b"QFI\xfb" + os.urandom(128 * 1024)  # the qcow2 disk
+    inner = io.BytesIO()  # the stemcell's `image`: `tar zcf image root.img`, as the stemcell builder packs it
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        info = tarfile.TarInfo("root.img")
+        info.size = len(root)
+        tar.addfile(info, io.BytesIO(root))
+    tarball = make_stemcell(tmp_path / "kvm.tgz", inner.getvalue(), name="bosh-openstack-kvm-ubuntu-jammy-go_agent",
+                            infrastructure="openstack", hypervisor="kvm", disk_format="qcow2")
+    with Simulator({"templates": {"check_content": True}}) as sim:
+        config = make_cpi_config(sim, "kvm", tmp_path)
+        code, out, err = run_tool("upload", str(tarball), "--config", str(config), "--json", "--verbose")
+        assert code == 0, err
+        summary = json.loads(out)
+        (template,) = [t for t in sim.inventory()["templates"] if t["id"] == summary["cid"]]
+    assert template["isready"] and template["format"] == "QCOW2" and template["upload"]["filename"].endswith(".qcow2")
+    assert template["upload"]["bytes"] == len(root)
+    assert template["upload"]["sha256"] == hashlib.sha256(root).hexdigest()
+    assert "'root.img'" in err and "streamed out of the archive" in err
 
 
 def test_upload_json_output_with_tags_and_manifest_after_image(sim_config, tmp_path: Path) -> None:
