@@ -12,7 +12,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from urllib.parse import quote, quote_plus
 from hypothesis import HealthCheck, settings
 
 from cpi_framework.errors import KNOWN_TYPES
+from cpi_framework.testing import cpi_command
 
 HEAVY = os.environ.get("CPI_HEAVY_TESTS", "").lower() in {"1", "true", "yes"}
 CPI_TIMEOUT = 60.0
@@ -84,11 +84,6 @@ class ProcessResult:
         return self.document["result"]
 
 
-def cpi_argv() -> list[str]:
-    script = Path(sys.executable).parent / "cloudstack-cpi"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cpi_framework"]
-
-
 def director_env(tmpdir: str | None = None) -> dict[str, str]:
     """Only PATH, HOME and TMPDIR, as the director's ``unsetenv_others`` spawn (reference §1.1)."""
     return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root"),
@@ -99,7 +94,7 @@ def run_raw(config: Path | str, raw: bytes, *, env: dict[str, str] | None = None
             timeout: float = CPI_TIMEOUT) -> ProcessResult:
     """Run the real CPI with ``raw`` on stdin; exit 0 and one valid response are asserted."""
     started = time.monotonic()
-    proc = subprocess.run([*cpi_argv(), "--config", str(config)], input=raw, capture_output=True,
+    proc = subprocess.run([*cpi_command(), "--config", str(config)], input=raw, capture_output=True,
                           timeout=timeout, env=env if env is not None else director_env())
     seconds = time.monotonic() - started
     stderr = proc.stderr.decode("utf-8", "replace")

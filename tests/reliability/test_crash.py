@@ -11,12 +11,14 @@ Kill delays are drawn from a seeded generator (``CPI_CRASH_SEED``; printed on fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,6 @@ from fault_scenarios import STEMCELL_PROPS, image, new_disk, new_vm, ok, run, te
 from reliability_support import (
     FIGURES,
     HEAVY,
-    cpi_argv,
     director_env,
     owned,
     persistent_disk_ids,
@@ -34,7 +35,7 @@ from reliability_support import (
 )
 
 from cloudstack_simulator import Simulator
-from cpi_framework.testing import DIRECTOR_UUID, make_cpi_config
+from cpi_framework.testing import DIRECTOR_UUID, cpi_command, make_cpi_config
 from cpi_framework.testing.contract import STEMCELL_CONTEXT, dynamic
 
 KILLS = 12 if HEAVY else 2
@@ -61,7 +62,7 @@ def spawn(config: Path, raw: bytes, tmpdir: Path) -> subprocess.Popen:
     request_file = tmpdir / "request.json"
     request_file.write_bytes(raw)
     with request_file.open("rb") as stdin:
-        return subprocess.Popen([*cpi_argv(), "--config", str(config)], stdin=stdin, stdout=subprocess.PIPE,
+        return subprocess.Popen([*cpi_command(), "--config", str(config)], stdin=stdin, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=director_env(str(tmpdir)), start_new_session=True)
 
 
@@ -105,7 +106,7 @@ def settle(sim: Any) -> None:
 
 
 def orphans(config: Path, *extra: str) -> dict[str, Any]:
-    proc = subprocess.run([*cpi_argv(), "orphans", "--config", str(config), "--min-age", "0", "--json", *extra],
+    proc = subprocess.run([*cpi_command(), "orphans", "--config", str(config), "--min-age", "0", "--json", *extra],
                           capture_output=True, timeout=120, env=director_env())
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     FIGURES.add("crash: orphans runs")
@@ -277,16 +278,22 @@ def kill_when(config: Path, raw: bytes, tmpdir: Path, sim: Any, command: str, ti
     FIGURES.add("crash: processes killed")
 
 
-def test_kill_right_after_deploy_leaves_a_reported_vm(tmp_path):
-    """A VM deployed but not yet tagged cannot be proven ours: orphans must at least report it."""
-    with Simulator({"job_durations": {"deployVirtualMachine": 1.0}}) as sim:
+@contextlib.contextmanager
+def create_vm_killed_at(tmp_path: Path, command: str) -> Iterator[tuple[Any, Path, list[tuple[str, str, str]]]]:
+    """create_vm killed right after sending ``command`` (its job slowed to 1 s); yields the leftovers."""
+    with Simulator({"job_durations": {command: 1.0}}) as sim:
         config = make_cpi_config(sim, "xen", tmp_path)
         baseline = object_ids(sim)
         raw = request("create_vm", "agent-k", template_id(sim), VM_PROPS, {"default": dynamic()}, [], None,
                       api_version=2, context=STEMCELL_CONTEXT)
-        kill_when(config, raw, tmp_path, sim, "deployVirtualMachine")
+        kill_when(config, raw, tmp_path, sim, command)
         settle(sim)
-        left = cpi_leftovers(sim, baseline)
+        yield sim, config, cpi_leftovers(sim, baseline)
+
+
+def test_kill_right_after_deploy_leaves_a_reported_vm(tmp_path):
+    """A VM deployed but not yet tagged cannot be proven ours: orphans must at least report it."""
+    with create_vm_killed_at(tmp_path, "deployVirtualMachine") as (sim, config, left):
         assert [kind for kind, _, _ in left] == ["virtualmachines"], left
         reported = {f["id"] for f in findings(orphans(config))}
         assert left[0][1] in reported
@@ -296,14 +303,8 @@ def test_kill_right_after_deploy_leaves_a_reported_vm(tmp_path):
                    "'bosh-ephemeral-<vm id>' volume that 'cloudstack-cpi orphans' neither reports nor deletes "
                    "(tools/orphans.py lists volumes by the bosh-cpi tag only)")
 def test_kill_between_create_volume_and_tagging(tmp_path):
-    with Simulator({"job_durations": {"createVolume": 1.0}}) as sim:
-        config = make_cpi_config(sim, "xen", tmp_path)
-        baseline = object_ids(sim)
-        raw = request("create_vm", "agent-k", template_id(sim), VM_PROPS, {"default": dynamic()}, [], None,
-                      api_version=2, context=STEMCELL_CONTEXT)
-        kill_when(config, raw, tmp_path, sim, "createVolume")
-        settle(sim)
-        volumes = [item for item in cpi_leftovers(sim, baseline) if item[0] == "volumes"]
+    with create_vm_killed_at(tmp_path, "createVolume") as (sim, config, left):
+        volumes = [item for item in left if item[0] == "volumes"]
         assert volumes and volumes[0][1] not in tagged_ids(sim), "the window was missed: no untagged volume"
         orphans(config, "--delete", "--director-uuid", DIRECTOR_UUID)
         listed = {f["id"] for f in findings(orphans(config))}
