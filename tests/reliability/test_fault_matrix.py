@@ -74,6 +74,8 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, fast_clock: Any) -> Any:
         FIGURES.note("fault matrix: commands per method",
                      {s.method: len(s.commands) for s in SCENARIOS})
         FIGURES.add("fault matrix: discovery seconds", int(time.monotonic() - started))
+        FIGURES.note("fault matrix: cells in the full product (heavy tier)",
+                     sum(len(kinds_for(c)) for s in SCENARIOS for c in s.commands))
         yield sim, config, tmp
 
 
