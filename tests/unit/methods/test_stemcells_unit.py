@@ -219,12 +219,28 @@ def test_a_foreign_stemcell_is_refused_naming_every_problem() -> None:
         stemcells.check_stemcell(ctx, props)
     message = str(info.value)
     assert message.startswith("Stemcell bosh-aws-xen-hvm/9 does not fit the 'xen' hypervisor plugin (XenServer")
-    for part in ("infrastructure 'aws' (expected cloudstack)", "hypervisor 'kvm' (expected xcp-ng or xen or xenserver)",
-                 "architecture 'arm64' (expected x86_64)"):
+    for part in ("infrastructure 'aws' (expected cloudstack)",
+                 "hypervisor 'kvm' (expected xcp-ng or xen or xenserver)", "architecture 'arm64' (expected x86_64)"):
         assert part in message
     params = TemplateParams(format="VHD", file_suffix=".vhd.bz2", os_type="x")
     with pytest.raises(CpiError, match=r"disk_format 'qcow2' \(expected vhd or vhdx\)"):
         stemcells.check_disk_format(ctx, {"disk_format": "qcow2"}, params)
+
+
+@pytest.mark.parametrize(
+    "hypervisor, accepted, refused",
+    [("vmware", {"vmware", "VMware", "esxi", "ESXi", "vsphere"}, {"kvm", "xen", "qemu"}),
+     ("xen", {"xen", "XEN", "XenServer", "xcp-ng", "XCP-ng"}, {"esxi", "libvirt", "xcp"}),
+     ("kvm", {"kvm", "KVM", "qemu", "QEMU", "libvirt"}, {"esxi", "xenserver", "kvm2"})],
+)
+def test_hypervisor_aliases_fit_only_their_cloudstack_type(hypervisor: str, accepted: set[str],
+                                                           refused: set[str]) -> None:
+    ctx = make_ctx(hypervisor=hypervisor)
+    for name in accepted:
+        stemcells.check_stemcell(ctx, {"hypervisor": name})
+    for name in refused:
+        with pytest.raises(CpiError, match=f"hypervisor '{name}'"):
+            stemcells.check_stemcell(ctx, {"hypervisor": name})
 
 
 def test_absent_properties_are_not_checked() -> None:
