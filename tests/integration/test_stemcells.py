@@ -1,22 +1,20 @@
 """create_stemcell / delete_stemcell through the real CPI process against the simulator.
 
-Direct upload of real (small) images per hypervisor, URL registration (the CPI's own
-short-lived server and an operator's server), light stemcells, error and timeout states with
-cleanup, idempotent deletes, v3 tags, seed ``cpitemplate-`` CIDs and multi-zone registration.
-The memory tests live in ``test_stemcells_memory.py``.
+Direct upload of real (small) images per hypervisor, light stemcells, error and timeout
+states with cleanup, idempotent deletes, v3 tags, seed ``cpitemplate-`` CIDs and multi-zone
+registration; the image builders the other stemcell test modules share. URL registration is
+in ``test_stemcells_url.py``, OpenStack images and hypervisor aliases in
+``test_stemcells_openstack.py``, the memory tests in ``test_stemcells_memory.py``.
 """
 
 from __future__ import annotations
 
 import bz2
 import hashlib
-import http.server
 import io
 import re
 import struct
 import tarfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,80 +203,6 @@ def test_timeout_waiting_for_ready_reports_last_status_and_cleans_up(tmp_path: P
         assert "Timed out" in reply.error["message"] and "Installing Template" in reply.error["message"]
         assert "stemcell_publish_timeout" in reply.error["message"]
         assert not [t for t in templates(sim) if t["name"].startswith("bosh-cloudstack-xen")]
-
-
-# -- URL registration ----------------------------------------------------------------------------
-
-
-def test_url_mode_serves_the_image_from_a_short_lived_cpi_server(tmp_path: Path, cpi) -> None:
-    with Simulator() as sim:
-        config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"stemcell_upload_mode": "url"},
-                                 cpi={"stemcell_serve_address": "127.0.0.1:0"})
-        image = make_image("xen", tmp_path)
-        reply = cpi("create_stemcell", str(image), stemcell_props("xen"), config=config)
-        assert reply.error is None, reply.error
-        (template,) = templates(sim, id=reply.result)
-        assert template["isready"] is True
-        assert template["upload"]["source"] == "url" and template["upload"]["sha256"] == sha256(image)
-        assert template["upload"]["filename"].endswith(".vhd.bz2")
-        assert "getUploadParamsForTemplate" not in sim.request_counts()
-        assert "Stopped serving the stemcell image" in reply.log
-
-
-class _Files(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """An operator's HTTP server on 127.0.0.1 serving a directory."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = lambda *a, **kw: _Files(*a, directory=str(root), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/stemcells", root
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_url_mode_registers_the_operators_url(tmp_path: Path, file_server, cpi) -> None:
-    base, root = file_server
-    (root / "stemcells").mkdir()
-    image = make_image("xen", tmp_path)
-    served = root / "stemcells" / "bosh-cloudstack-xen-ubuntu-jammy-go_agent-1.181.vhd.bz2"
-    served.write_bytes(image.read_bytes())
-    with Simulator() as sim:
-        config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"stemcell_upload_mode": "url",
-                                                                   "stemcell_url_base": base + "/"})
-        reply = cpi("create_stemcell", str(image), stemcell_props("xen"), config=config)
-        assert reply.error is None, reply.error
-        (template,) = templates(sim, id=reply.result)
-        assert template["url"] == f"{base}/{served.name}" and template["isready"] is True
-
-
-def test_url_mode_with_an_unreachable_image_fails_with_the_download_error(tmp_path: Path, file_server, cpi) -> None:
-    base, _ = file_server
-    with Simulator() as sim:
-        config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"stemcell_upload_mode": "url",
-                                                                   "stemcell_url_base": base})
-        reply = cpi("create_stemcell", str(make_image("xen", tmp_path)), stemcell_props("xen"), config=config)
-        assert reply.error["type"] == "Bosh::Clouds::CloudError"
-        assert "404" in reply.error["message"]
-        assert not [t for t in templates(sim) if t["name"].startswith("bosh-cloudstack-xen")]
-
-
-def test_url_mode_without_an_image_source_is_a_clear_error(tmp_path: Path, cpi) -> None:
-    with Simulator() as sim:
-        config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"stemcell_upload_mode": "url"})
-        reply = cpi("create_stemcell", str(make_image("xen", tmp_path)), stemcell_props("xen"), config=config)
-        assert reply.error["type"] == "Bosh::Clouds::CloudError"
-        assert "stemcell_url_base" in reply.error["message"] and "stemcell_serve_address" in reply.error["message"]
-        assert "registerTemplate" not in sim.request_counts()
 
 
 # -- light stemcells -----------------------------------------------------------------------------

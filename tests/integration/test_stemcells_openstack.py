@@ -3,7 +3,7 @@
 An OpenStack stemcell's ``image`` is a gzipped tarball holding the qcow2 ``root.img``; the kvm
 plugin names that member and the CPI streams it out of the archive, so the simulator's
 secondary storage (checking content: a ``.qcow2`` must start with the qcow2 magic) records the
-member's bytes, never the tarball's.
+member's bytes, never the tarball's. The url-mode variants are in ``test_stemcells_url.py``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_stemcells import (
-    file_server,  # noqa: F401 - fixture
-    make_image,
-    pack_image,
-    qcow2_bytes,
-    stemcell_props,
-    templates,
-)
+from test_stemcells import make_image, pack_image, qcow2_bytes, stemcell_props, templates
 
 from cloudstack_simulator import Simulator
 from cpi_framework.services.upload import human_size
@@ -97,34 +90,6 @@ def test_a_bare_qcow2_image_is_uploaded_whole(kvm, tmp_path: Path) -> None:
     (template,) = templates(sim, id=reply.result)
     assert template["upload"]["sha256"] == digest(ROOT)
     assert "is not a tar archive; taking it whole" in reply.log
-
-
-def test_url_mode_serves_root_img_from_the_cpis_own_server(tmp_path: Path) -> None:
-    with Simulator({"templates": {"check_content": True}}) as sim:
-        config = make_cpi_config(sim, "kvm", tmp_path, cloudstack={"stemcell_upload_mode": "url"},
-                                 cpi={"stemcell_serve_address": "127.0.0.1:0"})
-        image = pack_image(tmp_path / "image", [("root.img", ROOT)])
-        reply = run_cpi(config, "create_stemcell", str(image), stemcell_props("kvm"))
-        assert reply.error is None, reply.error
-        (template,) = templates(sim, id=reply.result)
-        assert template["upload"]["source"] == "url" and template["upload"]["filename"].endswith(".qcow2")
-        assert template["upload"]["bytes"] == len(ROOT) and template["upload"]["sha256"] == digest(ROOT)
-        assert "getUploadParamsForTemplate" not in sim.request_counts()
-
-
-def test_url_mode_with_an_operator_base_registers_the_extracted_image(tmp_path: Path, file_server) -> None:  # noqa: F811
-    base, root = file_server
-    (root / "stemcells").mkdir()
-    served = root / "stemcells" / "bosh-cloudstack-kvm-ubuntu-jammy-go_agent-1.181.qcow2"
-    served.write_bytes(ROOT)  # what the operator extracted from the stemcell's image
-    with Simulator({"templates": {"check_content": True}}) as sim:
-        config = make_cpi_config(sim, "kvm", tmp_path, cloudstack={"stemcell_upload_mode": "url",
-                                                                   "stemcell_url_base": base})
-        reply = run_cpi(config, "create_stemcell", str(make_image("kvm", tmp_path)), stemcell_props("kvm"))
-        assert reply.error is None, reply.error
-        (template,) = templates(sim, id=reply.result)
-        assert template["url"] == f"{base}/{served.name}" and template["upload"]["sha256"] == digest(ROOT)
-        assert "must serve 'root.img' extracted from the stemcell image" in reply.log
 
 
 # -- hypervisor aliases ----------------------------------------------------------------------------
