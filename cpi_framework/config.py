@@ -54,10 +54,7 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     :raises ConfigError: naming the file and every offending key.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", path=str(path)) from exc
+    text = read_config_file(path)
     raw = parse_config_text(text, str(path))
     where = str(path)
     if overrides:
@@ -66,20 +63,44 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     return validate_config(raw, where)
 
 
+def read_config_file(path: Path) -> str:
+    """The file's text; unreadable or non-UTF-8 files are ConfigErrors naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (invalid byte at offset {exc.start})", path=str(path)
+        ) from None
+
+
 def parse_config_text(text: str, where: str) -> dict[str, Any]:
     """JSON, or YAML when it is not JSON (YAML is imported only then)."""
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"config file {where} nests too deeply", path=where) from None
     except ValueError:
         import yaml
 
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {where} is neither valid JSON nor YAML: {exc}", path=where) from exc
+            raise ConfigError(f"config file {where} is neither valid JSON nor YAML: {_yaml_problem(exc)}",
+                              path=where) from None
+        except RecursionError:
+            raise ConfigError(f"config file {where} nests too deeply", path=where) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {where} must hold a mapping at the top level", path=where)
     return raw
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """Where and what, without PyYAML's quoted source line (it may be a secret's line)."""
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else str(problem)
 
 
 def validate_config(raw: Mapping[str, Any], where: str) -> Config:

@@ -23,9 +23,14 @@ def read_hypervisor_name(path: str | Path) -> str:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", path=str(path)) from exc
+    except UnicodeDecodeError:
+        from cpi_framework.config import read_config_file
+
+        read_config_file(Path(path))  # raises the full message
+        raise
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         from cpi_framework.config import parse_config_text
 
         raw = parse_config_text(text, str(path))

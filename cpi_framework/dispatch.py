@@ -50,6 +50,7 @@ class Dispatcher:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             error = rpc.error_response(exc, self.log.getChild(method if method != "?" else "rpc"))
+            error["message"] = self.call_log.redactor.redact(error["message"])  # same rules as the log
             reply = rpc.response(error=error)
         finally:
             if ctx is not None:

@@ -32,6 +32,8 @@ def parse_request(raw: bytes | str) -> dict[str, Any]:
         request = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise CpiError("Must provide valid JSON payload") from None
+    except RecursionError:
+        raise CpiError("Must provide valid JSON payload: the request nests too deeply") from None
     if not isinstance(request, dict):
         raise CpiError("Must provide valid JSON payload: the request must be a JSON object")
     if "method" not in request:

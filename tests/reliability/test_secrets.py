@@ -257,8 +257,6 @@ def test_scanner_finds_every_form():
     assert not scanner.scan("nothing to see here", "t")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: dispatch.Dispatcher.handle redacts log lines but not the wire error "
-                   "message; rpc._short echoes a wrong-typed argument (here env as an array) verbatim")
 def test_error_messages_are_redacted_like_log_lines(secret_sim, tmp_path):
     session = Session(secret_config(secret_sim, tmp_path), tmp_path / "cpi-tmp")
     short = "pw-0042-xyz"  # short enough to fit in the echoed excerpt of the argument
