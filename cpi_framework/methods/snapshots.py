@@ -30,11 +30,13 @@ def snapshot_disk(ctx: CallContext, disk_cid: str, metadata: dict | None = None)
     job = ctx.client.submit("createSnapshot", {"volumeid": volume["id"], "tags": as_tag_list(tags)})
     try:
         result = ctx.client.wait(job, timeout=ctx.timeout("snapshot"), operation="snapshot")
-    except AsyncJobTimeout as exc:
+    except CloudStackError as exc:
+        # Whatever went wrong - the job failed, timed out, or its answer was lost - the
+        # snapshot it may have made is known by id: remove it so a retry cannot leave two.
         if job.object_id:
             _discard(ctx, job.object_id)
-        raise CloudError(f"Snapshot of disk '{disk_cid}' did not finish: {exc}", ok_to_retry=True) from exc
-    except CloudStackError as exc:
+        if isinstance(exc, AsyncJobTimeout):
+            raise CloudError(f"Snapshot of disk '{disk_cid}' did not finish: {exc}", ok_to_retry=True) from exc
         raise CloudError(f"Snapshot of disk '{disk_cid}' failed: {exc}") from exc
     snapshot = result.get("snapshot") or {}
     snapshot_id = str(snapshot.get("id") or job.object_id or "")
@@ -48,11 +50,17 @@ def snapshot_disk(ctx: CallContext, disk_cid: str, metadata: dict | None = None)
 
 
 def _discard(ctx: CallContext, snapshot_id: str) -> None:
-    """Best effort: a snapshot whose job we stopped waiting for would otherwise leak."""
+    """Best effort: a snapshot whose outcome we could not read would otherwise leak.
+
+    Waited for (bounded by the snapshot deadline) so the failure is logged when it happens;
+    ``cloudstack-cpi orphans`` finds what still survives (tagged, role ``snapshot``).
+    """
     try:
-        ctx.client.submit("deleteSnapshot", {"id": snapshot_id})
-    except Exception as exc:  # the timeout is the error to report; this one is logged
-        ctx.log.warning("could not remove snapshot %s after a timeout: %s", snapshot_id, exc)
+        ctx.client.call_async("deleteSnapshot", {"id": snapshot_id}, timeout=ctx.timeout("snapshot"),
+                              operation="snapshot")
+        ctx.log.info("removed snapshot %s whose creation could not be confirmed", snapshot_id)
+    except Exception as exc:  # the original failure is the error to report; this one is logged
+        ctx.log.warning("could not remove snapshot %s after a failed snapshot_disk: %s", snapshot_id, exc)
 
 
 def find_snapshot(ctx: CallContext, snapshot_cid: str) -> dict[str, Any] | None:

@@ -53,7 +53,7 @@ def _lookup(ctx: CallContext, cid: str) -> list[dict[str, Any]]:
         try:
             items = ctx.client.list("listVirtualMachines", {"id": cid})
         except ApiError as exc:
-            if exc.is_not_found or exc.http_status == 431:
+            if exc.is_not_found:
                 return []
             raise
         return [vm for vm in items if vm.get("id") == cid]
@@ -94,6 +94,21 @@ def is_ephemeral_of(volume: dict[str, Any], vm: dict[str, Any]) -> bool:
     return name == f"{EPHEMERAL_PREFIX}{vm.get('id')}" or name.startswith(LEGACY_EPHEMERAL_PREFIX)
 
 
+def detached_ephemeral_volumes(ctx: CallContext, vm: dict[str, Any]) -> list[dict[str, Any]]:
+    """This VM's ephemeral volumes that are no longer attached (an earlier delete_vm failed
+    after detaching them): found by the ``bosh-vm-id`` tag, so a retry still deletes them."""
+    items = ctx.client.list(
+        "listVolumes", {"tags": [{"key": VM_ID_TAG, "value": str(vm["id"])}], "type": "DATADISK", "listall": True}
+    )
+    from cpi_framework.services.volumes import GONE_STATES
+
+    return [
+        v
+        for v in items
+        if not v.get("virtualmachineid") and is_ephemeral_of(v, vm) and v.get("state") not in GONE_STATES
+    ]
+
+
 # -- the delete path ----------------------------------------------------------------------------
 
 
@@ -105,8 +120,9 @@ def release_static_nat(ctx: CallContext, vm: dict[str, Any]) -> None:
     if not ip_id:
         return
     try:
-        ctx.client.call_async("disableStaticNat", {"ipaddressid": ip_id}, timeout=ctx.timeout("delete_vm"),
-                              operation="delete_vm")
+        ctx.client.call_async(
+            "disableStaticNat", {"ipaddressid": ip_id}, timeout=ctx.timeout("delete_vm"), operation="delete_vm"
+        )
     except CloudStackError as exc:
         text = str(getattr(exc, "errortext", None) or exc).lower()
         if _already_gone(exc) or ("static nat" in text and ("not enabled" in text or "not static nat" in text)):
@@ -129,8 +145,9 @@ def stop_vm(ctx: CallContext, vm: dict[str, Any]) -> None:
         if "force" not in str(exc).lower():
             raise
         ctx.log.warning("forced stop refused (%s); stopping VM %s normally", exc, vm["id"])
-        ctx.client.call_async("stopVirtualMachine", {"id": vm["id"]}, timeout=ctx.timeout("delete_vm"),
-                              operation="delete_vm")
+        ctx.client.call_async(
+            "stopVirtualMachine", {"id": vm["id"]}, timeout=ctx.timeout("delete_vm"), operation="delete_vm"
+        )
 
 
 def _already_gone(exc: Exception) -> bool:
@@ -155,8 +172,12 @@ def destroy_vm(ctx: CallContext, vm: dict[str, Any]) -> None:
     timeout = ctx.timeout("delete_vm")
     expunge = ctx.config.cpi.force_expunge
     try:
-        ctx.client.call_async("destroyVirtualMachine", {"id": vm["id"], "expunge": True if expunge else None},
-                              timeout=timeout, operation="delete_vm")
+        ctx.client.call_async(
+            "destroyVirtualMachine",
+            {"id": vm["id"], "expunge": True if expunge else None},
+            timeout=timeout,
+            operation="delete_vm",
+        )
         if expunge:
             return
     except CloudStackError as exc:
@@ -214,6 +235,8 @@ def delete_vm_resources(ctx: CallContext, vm: dict[str, Any]) -> None:
             ephemeral.append(volume)
         else:
             ctx.log.info("detached persistent disk %s from VM %s (kept)", volume.get("id"), vm["id"])
+    attached = {v.get("id") for v in ephemeral}
+    ephemeral += [v for v in detached_ephemeral_volumes(ctx, vm) if v.get("id") not in attached]
     for volume in ephemeral:
         volumes.delete_volume(ctx, volume)
         ctx.log.info("deleted ephemeral disk %s of VM %s", volume.get("id"), vm["id"])

@@ -214,7 +214,7 @@ class Scanner:
         try:
             items = self.ctx.client.list("listVolumes", {"id": volume_id, "listall": True})
         except ApiError as exc:
-            if exc.is_not_found or exc.http_status == 431:
+            if exc.is_not_found:
                 return None
             raise
         return next((v for v in items if v.get("id") == volume_id), None)

@@ -84,23 +84,21 @@ def primary_command(scenario: Scenario) -> str:
     return (mutating or scenario.commands)[0]
 
 
-KNOWN_BUGS = {
-    ("has_vm", "listVirtualMachines", "api_error"):
-        "bug: services/vms.py _lookup maps any HTTP 431 to 'no such VM' (`or exc.http_status == 431`), so a "
-        "parameter error answers has_vm false; ApiError.is_not_found already recognises the real not-found text",
-    ("delete_vm", "listVirtualMachines", "api_error"):
-        "bug: the same 431 mapping makes delete_vm answer VMNotFound for a VM that exists: the director then "
-        "forgets a running VM",
-    ("delete_vm", "deleteVolume", "api_error"):
-        "bug: delete_vm expunges the VM before deleting its ephemeral volume; when that delete fails the retry "
-        "answers VMNotFound and the ephemeral volume is never deleted",
-    ("snapshot_disk", "queryAsyncJobResult", "api_error"):
-        "bug: snapshot_disk does not delete the snapshot whose job outcome it could not read (createSnapshot's "
-        "object id is known); the retry makes a second one and the first is never cleaned up",
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 """Matrix cells that fail today, each pinned by ``test_known_fault_bugs`` (strict xfail) and left out
 of ``test_fault_matrix`` so the rest of the matrix keeps guarding. Same cells with the other
-failing kinds (5xx, drop) behave alike; see docs/reliability.md."""
+failing kinds (5xx, drop) behave alike; see docs/reliability.md. Empty: every bug found so far
+is fixed, and its cell is kept as a regression test in ``FIXED_BUGS``."""
+
+FIXED_BUGS = [
+    # a 431 parameter error was read as "no such VM": has_vm false, delete_vm VMNotFound
+    ("has_vm", "listVirtualMachines", "api_error"),
+    ("delete_vm", "listVirtualMachines", "api_error"),
+    # a failed ephemeral delete left the detached volume unfindable by the retry
+    ("delete_vm", "deleteVolume", "api_error"),
+    # a snapshot whose job answer was lost was never removed; the retry made a second
+    ("snapshot_disk", "queryAsyncJobResult", "api_error"),
+]
 
 CORE = ("create_vm", "attach_disk", "delete_vm")  # every kind in the fast tier too
 
@@ -233,6 +231,14 @@ def test_faults_while_polling_jobs(matrix, kind_name):
     sim, config, tmp = matrix
     problems = run_case(sim, config, tmp, SCENARIO_BY_METHOD["create_vm"], "queryAsyncJobResult",
                         KIND_BY_NAME[kind_name], expect_success=True)
+    FIGURES.add("fault matrix: cases")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("method", "command", "kind_name"), FIXED_BUGS)
+def test_fixed_fault_bugs_stay_fixed(matrix, method, command, kind_name):
+    sim, config, tmp = matrix
+    problems = run_case(sim, config, tmp, SCENARIO_BY_METHOD[method], command, KIND_BY_NAME[kind_name])
     FIGURES.add("fault matrix: cases")
     assert not problems, "\n".join(problems)
 
