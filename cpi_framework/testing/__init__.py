@@ -1,29 +1,30 @@
 """Test kit for the CPI and its plugins: an opt-in pytest plugin.
 
 Enable it in a ``conftest.py`` with ``pytest_plugins = ["cpi_framework.testing"]`` (it is
-never auto-loaded).  Fixtures:
+never auto-loaded). Fixtures (:mod:`.fixtures`):
 
-* ``simulator`` - a fresh running :class:`cloudstack_simulator.Simulator` (default config)
-  per test; ``simulator_session`` - one shared per session.
+* ``simulator`` - a fresh running :class:`cloudstack_simulator.Simulator` (default config) per
+  test; ``shared_simulator`` - one per test module; ``simulator_session`` - one per session.
 * ``hypervisor`` - ``"xen"``/``"kvm"``/``"vmware"``, parametrised over all three (narrow with
   ``CPI_TEST_HYPERVISORS=xen,kvm``; plugins override it to pin their own); ``hypervisor_zone``
   its simulator zone (``HYPERVISOR_ZONES``).
-* ``cpi_config`` - path of a CPI config JSON for that zone; :func:`make_cpi_config` builds
-  variants with deep-merged overrides.
-* ``cpi`` - ``cpi(method, *args, api_version=None, context=None, config=None, timeout=60)``
-  runs the real ``cloudstack-cpi`` process and returns a :class:`CpiResponse`.
+* ``cpi_config_overrides`` - deep-merged into every config below (a flavour selects itself here).
+* ``cpi_config`` / ``shared_cpi_config`` - path of a CPI config JSON for that zone of
+  ``simulator`` / ``shared_simulator``; :func:`make_cpi_config` builds variants.
+* ``cpi`` / ``shared_cpi`` - ``cpi(method, *args, api_version=None, context=None, config=None,
+  timeout=60)`` runs the real ``cloudstack-cpi`` process and returns a :class:`CpiResponse`.
+* ``agent_resolver`` - the bosh-agent disk resolver type(s) of the plugin's stemcell; hints are
+  judged by the agent model (:mod:`.agent_resolvers`) under it.
 * ``registry`` - a running :class:`RegistryServer` (BOSH registry double, API v1 path).
+
+The shared contract suite is :mod:`.contract`; the checks it uses (guest views, leak
+detection, answers) are :mod:`.checks`. docs/testing.md walks through all of it.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
+from .fixtures import *  # noqa: F401,F403 - the fixtures are this plugin's API
+from .fixtures import _clear_shared_faults  # noqa: F401
 from .registry import RegistryServer
 from .runner import (
     DIRECTOR_UUID,
@@ -37,63 +38,3 @@ from .runner import (
 
 __all__ = ["CpiResponse", "RegistryServer", "HYPERVISOR_ZONES", "DIRECTOR_UUID", "make_cpi_config",
            "cpi_config_dict", "run_cpi", "cpi_command"]
-
-
-def _hypervisors() -> list[str]:
-    wanted = os.environ.get("CPI_TEST_HYPERVISORS")
-    if not wanted:
-        return list(HYPERVISOR_ZONES)
-    return [h.strip() for h in wanted.split(",") if h.strip()]
-
-
-@pytest.fixture(scope="session")
-def simulator_session() -> Iterator[Any]:
-    """One simulator for the whole session (faster; tests must not rely on a clean inventory)."""
-    from cloudstack_simulator import Simulator
-
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def simulator() -> Iterator[Any]:
-    """A fresh simulator with the default inventory (a ready template per hypervisor zone)."""
-    from cloudstack_simulator import Simulator
-
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture(scope="session", params=_hypervisors())
-def hypervisor(request: pytest.FixtureRequest) -> str:
-    """Plugin name of the hypervisor under test; override in a plugin's conftest to pin it."""
-    return str(request.param)
-
-
-@pytest.fixture
-def hypervisor_zone(hypervisor: str) -> str:
-    return HYPERVISOR_ZONES.get(hypervisor, hypervisor)
-
-
-@pytest.fixture
-def cpi_config(tmp_path: Path, simulator: Any, hypervisor: str) -> Path:
-    """A CPI config file pointing at ``simulator``'s zone for ``hypervisor``."""
-    return make_cpi_config(simulator, hypervisor, tmp_path)
-
-
-@pytest.fixture
-def cpi(cpi_config: Path) -> Callable[..., CpiResponse]:
-    """Run the real CPI process: ``cpi("create_disk", 1024, {}, None, api_version=2)``."""
-
-    def call(method: str, *args: Any, api_version: int | None = None, context: dict[str, Any] | None = None,
-             config: Path | str | None = None, timeout: float = 60) -> CpiResponse:
-        return run_cpi(config or cpi_config, method, *args, api_version=api_version, context=context,
-                       timeout=timeout)
-
-    return call
-
-
-@pytest.fixture
-def registry() -> Iterator[RegistryServer]:
-    with RegistryServer() as reg:
-        yield reg

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from .agent_resolvers import ResolveError, resolve_volume
 from .runner import DIRECTOR_UUID, HYPERVISOR_ZONES, CpiResponse
 
 Cpi = Callable[..., CpiResponse]
@@ -74,22 +75,27 @@ def guest_settings(sim: Any, vm_cid: str) -> dict[str, Any]:
         return json.loads(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
 
 
-def guest_disk(sim: Any, vm_cid: str, hint: Any) -> dict[str, Any]:
-    """The guest disk a hint designates, resolved the way the agent's resolvers do (id, path, scsi unit)."""
-    disks = sim.guest_view(vm_cid)["disks"]
-    if isinstance(hint, str):
-        hint = {"path": hint}
-    assert isinstance(hint, dict) and hint and all(isinstance(v, str) for v in hint.values()), hint
-    if "id" in hint:
-        wanted = hint["id"].replace("-", "")[:20]
-        found = [d for d in disks if d.get("serial") == wanted or any(p.endswith(wanted) for p in d.get("by_id", []))]
-    elif "path" in hint:
-        found = [d for d in disks if d.get("path") == hint["path"]]
-    else:
-        unit = int(hint.get("volume_id") or hint.get("lun") or -1)
-        found = [d for d in disks if (d.get("scsi") or {}).get("unit") == unit]
-    assert len(found) == 1, f"hint {hint} resolves to {found} among {disks}"
-    return found[0]
+def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: str | Sequence[str], cid: str = "") -> dict[str, Any]:
+    """The guest disk ``hint`` designates, found the way the bosh-agent would find it.
+
+    ``resolver`` is the stemcell's ``DevicePathResolutionType`` (``identity``/``virtio``/``scsi``,
+    or several that must all agree: the ``agent_resolver`` fixture); ``cid`` the disk CID for a
+    persistent disk, ``""`` for the ephemeral one. Resolution is the independent agent model's
+    (:mod:`.agent_resolvers`), so a hint right only by a rule the agent does not follow fails:
+    under ``virtio`` the hint's ``id`` is never read, and a KVM hint must reach its disk by ``path``.
+    """
+    view = sim.guest_view(vm_cid)
+    try:
+        volume = resolve_volume(resolver if isinstance(resolver, str) else tuple(resolver), cid, hint, view)
+    except ResolveError as err:
+        raise AssertionError(f"the agent would not find disk {cid or '(ephemeral)'} of VM {vm_cid}: {err}; "
+                             f"guest disks {view.get('disks')}") from None
+    return next(d for d in view["disks"] if d["volume_id"] == volume)
+
+
+def system_disk(sim: Any, vm_cid: str, path: Any) -> dict[str, Any]:
+    """The guest disk at ``disks.system``: the agent reads that path as is, through no resolver."""
+    return guest_disk(sim, vm_cid, path if isinstance(path, str) else dict(path), resolver="identity")
 
 
 def cpi_objects(sim: Any) -> dict[str, set[str]]:
@@ -106,6 +112,23 @@ def cpi_objects(sim: Any) -> dict[str, set[str]]:
 def assert_no_leaks(sim: Any, before: dict[str, set[str]]) -> None:
     after = cpi_objects(sim)
     assert after == before, f"left behind: { {k: after[k] - before[k] for k in after if after[k] != before[k]} }"
+
+
+def light_stemcell(cpi: Cpi, hypervisor: str) -> str:
+    """A light stemcell borrowing the simulator's ready template for the zone (no upload)."""
+    props = {"name": f"bosh-cloudstack-{hypervisor}", "version": "1.0", "infrastructure": "cloudstack",
+             "hypervisor": hypervisor, "architecture": "x86_64", "os_type": "linux",
+             "light_template": f"bosh-stemcell-{hypervisor}"}
+    return str(ok(cpi("create_stemcell", "/nonexistent/image", props, api_version=2)))
+
+
+def vm_view(sim: Any, vm_cid: str) -> dict[str, Any]:
+    """The VM as the simulator's inventory holds it (NICs, tags, display name)."""
+    return next(v for v in sim.inventory()["virtualmachines"] if v["id"] == vm_cid)
+
+
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in resource.get("tags", [])}
 
 
 def create(cpi: Cpi, stemcell: str, networks: dict[str, Any] | None = None, props: dict[str, Any] | None = None,
