@@ -37,6 +37,7 @@ class CloudStackClient:
         session: requests.Session | None = None,
         *,
         now: Callable[[], datetime] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.logger = logger or logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class CloudStackClient:
             sleep=sleep,
             stats=self._stats,
             now=now,
+            jitter=jitter,
         )
 
     @property

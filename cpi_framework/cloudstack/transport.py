@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ __all__ = ["Transport"]
 
 THROTTLE_FIRST_DELAY = 1.0
 THROTTLE_MAX_DELAY = 30.0
+THROTTLE_JITTER = 0.5  # up to +50 %: a retry never comes earlier than the server asked
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 8.0
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
@@ -56,6 +58,7 @@ class Transport:
         sleep: Callable[[float], None],
         stats: RequestStats,
         now: Callable[[], datetime] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
@@ -64,6 +67,7 @@ class Transport:
         self._sleep = sleep
         self.stats = stats
         self._now = now or (lambda: datetime.now(timezone.utc))
+        self._random: Callable[[], float] = jitter or random.random  # in [0, 1); tests pin it
         self.endpoint = _public_endpoint(settings.endpoint)
         self._secrets: tuple[str, ...] = (settings.api_key, settings.secret_key)
         _install_urllib3_filter()
@@ -98,6 +102,9 @@ class Transport:
                         hint=f"still throttled after waiting {waited:.1f}s",
                     ) from None
                 delay = exc.retry_after if exc.retry_after is not None else throttle_delay
+                # spread the retries of many CPI processes throttled at once, or they come back
+                # together and are refused together (measured: one refusal per accepted request)
+                delay *= 1 + THROTTLE_JITTER * self._random()
                 delay = min(max(delay, 0.1), THROTTLE_MAX_DELAY, remaining)
                 throttle_delay = min(throttle_delay * 2, THROTTLE_MAX_DELAY)
                 self.logger.info("CloudStack throttled %s (%s); waiting %.1fs", command, exc.errortext, delay)

@@ -30,12 +30,14 @@ def make_client(fake_time: FakeTime) -> Callable[..., CloudStackClient]:
     def make(**overrides: Any) -> CloudStackClient:
         values: dict[str, Any] = {"endpoint": ENDPOINT, "api_key": API_KEY, "secret_key": SECRET}
         now = overrides.pop("now", lambda: NOW)
+        overrides_jitter = overrides.pop("jitter", lambda: 0.0)  # exact delays unless a test asks
         values.update(overrides)
         return CloudStackClient(
             ClientSettings(**values),
             logger=logging.getLogger("cpi.cloudstack"),
             clock=fake_time.clock,
             sleep=fake_time.sleep,
+            jitter=overrides_jitter,
             now=now,
         )
 

@@ -87,3 +87,12 @@ def test_resource_limit_exceeded_is_not_throttling(api: FakeApi, client: CloudSt
         client.call("createVolume")
     assert not isinstance(info.value, Throttled)
     assert len(api.calls) == 1
+
+
+def test_throttle_waits_are_spread_but_never_shorter(api: FakeApi, make_client, fake_time: FakeTime) -> None:
+    """Many CPI processes throttled at once must not come back in lockstep."""
+    client = make_client(jitter=lambda: 0.5)
+    api.on("listZones", throttled("listZones"), throttled("listZones", headers={"Retry-After": "2"}),
+           {"listzonesresponse": {}})
+    client.call("listZones")
+    assert fake_time.sleeps == pytest.approx([1.0 * 1.25, 2.0 * 1.25])  # never earlier than asked
