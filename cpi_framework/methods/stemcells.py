@@ -5,6 +5,9 @@
 * **url**: ``registerTemplate`` with a URL CloudStack downloads from — under
   ``cloudstack.stemcell_url_base`` (the operator serves ``<name>-<version><suffix>``) or from a
   short-lived server the CPI runs on ``cpi.stemcell_serve_address`` (:mod:`.services.serve`).
+* images **inside an archive**: when the plugin names ``TemplateParams.image_member`` (kvm:
+  OpenStack's ``root.img``), that member is streamed out of the ``image`` tarball for either
+  mode (:func:`cpi_framework.services.upload.image_source`), checked before anything is made.
 * **light** stemcells (cloud_properties ``light_template``, ``template_id`` or
   ``template_name``) borrow an existing template: CID ``"<template id> light"``; nothing is
   uploaded and ``delete_stemcell`` leaves the template alone.

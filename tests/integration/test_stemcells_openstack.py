@@ -71,6 +71,14 @@ def test_an_archive_without_root_img_is_a_cloud_error_before_anything_is_made(kv
     assert not [t for t in templates(sim) if t["name"].startswith("bosh-cloudstack-kvm")]
 
 
+def test_an_empty_root_img_is_a_cloud_error(kvm, tmp_path: Path) -> None:
+    sim, run = kvm
+    reply = run(pack_image(tmp_path / "image", [("root.img", b"")]))
+    assert reply.error["type"] == "Bosh::Clouds::CloudError" and "'root.img'" in reply.error["message"]
+    assert "is empty" in reply.error["message"]
+    assert "getUploadParamsForTemplate" not in sim.request_counts()
+
+
 def test_a_gzipped_disk_that_is_no_tarball_is_a_cloud_error(kvm, tmp_path: Path) -> None:
     sim, run = kvm
     image = tmp_path / "image"
