@@ -28,9 +28,8 @@ from ..runner import DIRECTOR_UUID
 
 __all__ = [
     "test_vm_lifecycle",
-    "test_create_vm_v1_shape_and_null_arguments",
     "test_manual_and_vip_networks_free_at_once",
-    "test_multiple_networks_carry_each_mac",
+    "test_multiple_networks_v1_and_null_arguments",
     "test_config_drive_network_delivers_settings",
 ]
 
@@ -77,16 +76,6 @@ def test_vm_lifecycle(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: s
     assert_no_leaks(sim, before)
 
 
-def test_create_vm_v1_shape_and_null_arguments(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str) -> None:
-    """6.D 15, 37: API v1 answers a bare CID; null disk_cids/env (CLI style) and no ephemeral disk work."""
-    before = cpi_objects(shared_simulator)
-    vm = create(shared_cpi, shared_stemcell, props={"compute_offering": "small"}, api_version=1)
-    settings = guest_settings(shared_simulator, vm)
-    assert settings["env"] == {} and "ephemeral" not in settings["disks"]
-    assert ok(shared_cpi("delete_vm", vm)) is None
-    assert_no_leaks(shared_simulator, before)
-
-
 def test_manual_and_vip_networks_free_at_once(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str,
                                               hypervisor: str) -> None:
     """6.D 31, 32: a manual network's IP, netmask, gateway, dns, default and prefix reach the agent; a vip
@@ -114,10 +103,11 @@ def test_manual_and_vip_networks_free_at_once(shared_simulator: Any, shared_cpi:
     assert_no_leaks(sim, before)
 
 
-def test_multiple_networks_carry_each_mac(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str,
-                                          hypervisor: str) -> None:
+def test_multiple_networks_v1_and_null_arguments(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str,
+                                                 hypervisor: str) -> None:
     """6.D 33: two manual networks: each network's settings carry its own NIC's MAC; the default-gateway
-    network is eth0 (first NIC) so the metadata proxy finds its router."""
+    network is eth0 (first NIC) so the metadata proxy finds its router. The same call covers 6.D 15, 37:
+    API v1 answers a bare CID; null disk_cids/env (CLI style) and no ephemeral ``disk`` work."""
     sim = shared_simulator
     first, second = zone_network(sim, hypervisor, "bosh-net"), zone_network(sim, hypervisor, "bosh-net-2")
     networks = {
@@ -128,8 +118,10 @@ def test_multiple_networks_carry_each_mac(shared_simulator: Any, shared_cpi: Cpi
                     "cloud_properties": {"name": "bosh-net"}},
     }
     before = cpi_objects(sim)
-    vm = create(shared_cpi, shared_stemcell, networks)
-    settings = guest_settings(sim, vm)["networks"]
+    vm = create(shared_cpi, shared_stemcell, networks, props={"compute_offering": "small"}, api_version=1)
+    received = guest_settings(sim, vm)
+    assert received["env"] == {} and "ephemeral" not in received["disks"]
+    settings = received["networks"]
     view = vm_view(sim, vm)
     nics = {n["ipaddress"]: n for n in view["nic"]}
     for name, spec in networks.items():
