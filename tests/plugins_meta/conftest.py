@@ -13,13 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from meta_dists import BROKEN_DIST, DATA, DUP_DIST, HOOKS_DIST  # noqa: F401 - re-exported for fixtures
 
 from cpi_framework.testing import cpi, cpi_config, hypervisor_zone, simulator  # noqa: F401 - fixtures by name
-
-DATA = Path(__file__).resolve().parent / "data"
-HOOKS_DIST = DATA / "hooks"  # cpi-meta-hooks: one plugin per hook, each extending xen
-DUP_DIST = DATA / "dup"  # cpi-meta-dup: claims the name meta-hypervisor a second time
-BROKEN_DIST = DATA / "broken"  # cpi-meta-broken: an entry point whose module does not exist
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HOOKS_DIST
+from meta_dists import HOOKS_DIST
 
 from cpi_framework.testing import make_cpi_config
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import test_hook_outcomes
-from conftest import BROKEN_DIST, DUP_DIST, HOOKS_DIST
 from marshmallow import fields
+from meta_dists import BROKEN_DIST, DUP_DIST, HOOKS_DIST
 
 from cpi_framework import hookspecs
 from cpi_framework.hookspecs import hookimpl

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from conftest import BROKEN_DIST, DUP_DIST, HOOKS_DIST
+from meta_dists import BROKEN_DIST, DUP_DIST, HOOKS_DIST
 
 from cpi_framework.testing import cpi_command
 
