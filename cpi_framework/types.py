@@ -47,7 +47,8 @@ class TemplateParams:
     :param details: extra template details (e.g. ``rootDiskController``).
     :param image_member: when set, the stemcell's ``image`` file is a tar archive (gzip or
         not) and this member is the disk image to upload (OpenStack stemcells ship
-        ``root.img`` inside ``image``); the core streams the member out of the archive.
+        ``root.img`` inside ``image``); the core streams the member out of the archive. An
+        uncompressed image that is not a tar at all is uploaded whole, with a warning.
     """
 
     format: str
