@@ -17,6 +17,8 @@ from .agent_resolvers import ResolveError, resolve_volume
 from .runner import DIRECTOR_UUID, HYPERVISOR_ZONES, CpiResponse
 
 Cpi = Callable[..., CpiResponse]
+Resolver = str | tuple[str, ...]
+"""An ``agent_resolver`` value: one bosh-agent resolver type, or several that must all agree."""
 STEMCELL_CONTEXT = {"director_uuid": DIRECTOR_UUID, "request_id": "cpi-424242", "vm": {"stemcell": {"api_version": 3}}}
 
 
@@ -75,7 +77,8 @@ def guest_settings(sim: Any, vm_cid: str) -> dict[str, Any]:
         return json.loads(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
 
 
-def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: str | Sequence[str], cid: str = "") -> dict[str, Any]:
+def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequence[str],
+               cid: str = "") -> dict[str, Any]:
     """The guest disk ``hint`` designates, found the way the bosh-agent would find it.
 
     ``resolver`` is the stemcell's ``DevicePathResolutionType`` (``identity``/``virtio``/``scsi``,
@@ -93,9 +96,9 @@ def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: str | Sequence[str
     return next(d for d in view["disks"] if d["volume_id"] == volume)
 
 
-def system_disk(sim: Any, vm_cid: str, path: Any) -> dict[str, Any]:
+def system_disk(sim: Any, vm_cid: str, path: str) -> dict[str, Any]:
     """The guest disk at ``disks.system``: the agent reads that path as is, through no resolver."""
-    return guest_disk(sim, vm_cid, path if isinstance(path, str) else dict(path), resolver="identity")
+    return guest_disk(sim, vm_cid, path, resolver="identity")
 
 
 def cpi_objects(sim: Any) -> dict[str, set[str]]:

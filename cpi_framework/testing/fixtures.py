@@ -11,17 +11,16 @@ plugin changes in the config, e.g. selecting a flavour), so a plugin pins them o
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .agent_resolvers import resolvers_for
+from .checks import Cpi, Resolver
 from .registry import RegistryServer
 from .runner import HYPERVISOR_ZONES, CpiResponse, make_cpi_config, run_cpi
-
-Cpi = Callable[..., CpiResponse]
 
 __all__ = [
     "agent_resolver",
@@ -101,7 +100,7 @@ def cpi_config_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def agent_resolver(hypervisor: str) -> str | tuple[str, ...]:
+def agent_resolver(hypervisor: str) -> Resolver:
     """The bosh-agent ``DevicePathResolutionType`` of the plugin's stemcell (``identity``,
     ``virtio``, ``scsi``, or a tuple that must all agree); disk hints are judged by it.
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import STEMCELL_CONTEXT, Cpi, assert_no_leaks, cpi_objects, create, guest_disk, ok
+from ..checks import STEMCELL_CONTEXT, Cpi, Resolver, assert_no_leaks, cpi_objects, create, guest_disk, ok
 
 __all__ = ["test_persistent_disk_lifecycle_across_vm_recreate"]
 
 
 def test_persistent_disk_lifecycle_across_vm_recreate(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str,
-                                                      agent_resolver: str | tuple[str, ...]) -> None:
+                                                      agent_resolver: Resolver) -> None:
     """6.D 23-28, 34, 35: create_disk near a VM → attach (idempotent) → get_disks → snapshot → detach →
     resize → attach again → delete_vm keeps the still-attached disk → create_vm with ``disk_cids`` →
     attach to the new VM → delete_disk."""

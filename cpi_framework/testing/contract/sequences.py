@@ -11,6 +11,7 @@ from typing import Any
 from ..checks import (
     STEMCELL_CONTEXT,
     Cpi,
+    Resolver,
     assert_no_leaks,
     cpi_objects,
     create,
@@ -26,8 +27,6 @@ from ..checks import (
 from ..runner import DIRECTOR_UUID
 
 __all__ = ["test_director_deploy_sequences", "test_create_env_delete_env_and_cck_sequences"]
-
-Resolver = str | tuple[str, ...]
 
 
 def test_director_deploy_sequences(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str, hypervisor: str,

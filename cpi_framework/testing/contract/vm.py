@@ -10,6 +10,7 @@ from typing import Any
 
 from ..checks import (
     Cpi,
+    Resolver,
     assert_no_leaks,
     cpi_objects,
     create,
@@ -32,8 +33,6 @@ __all__ = [
     "test_multiple_networks_v1_and_null_arguments",
     "test_config_drive_network_delivers_settings",
 ]
-
-Resolver = str | tuple[str, ...]
 
 
 def test_vm_lifecycle(shared_simulator: Any, shared_cpi: Cpi, shared_stemcell: str, agent_resolver: Resolver) -> None:
