@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import subprocess
 import threading
 import time
@@ -295,5 +294,3 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
         time.sleep(interval)
     return bool(predicate())
 
-
-PRIVATE_KEY_LINE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
