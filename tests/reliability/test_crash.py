@@ -170,15 +170,17 @@ def recover_and_check(sim: Any, config: Path, keep: set[str], persistent: set[st
             operator(sim).call("deleteVolume", {"id": volume_id})
         unreported = [item for item in unreported if item not in known]
     # only an untagged VM may stay (reported: no cloud fact proves it ours); anything else must be gone
-    kept = [item for item in left if item not in unreported]
+    kept = [item for item in left if item[1] in reported]
     undeleted = [item for item in kept if item[0] != "virtualmachines" or item[1] in tagged_ids(sim)]
     FIGURES.add("crash: untagged VMs reported, not deletable", len(kept) - len(undeleted))
     if unreported or undeleted:
         FIGURES.add("leaks found", len(unreported) + len(undeleted))
     assert not unreported, f"{label}: leftovers neither deleted nor reported by orphans: {unreported}\n" \
                            f"orphans --delete said: {json.dumps(findings(report))[:1500]}"
+    listed_as = [f for f in findings(listed) if f["id"] in {item[1] for item in undeleted}]
     assert not undeleted, f"{label}: provable orphans not deleted: {undeleted}\n" \
-                          f"orphans --delete said: {json.dumps(findings(report))[:1500]}"
+                          f"orphans --delete said: {json.dumps(findings(report))[:1500]}\n" \
+                          f"orphans (listing) said of them: {json.dumps(listed_as)[:1500]}"
     lost = persistent - persistent_disk_ids(sim.inventory())
     assert not lost, f"{label}: persistent disks deleted: {lost}"
     FIGURES.add("leak checks")
