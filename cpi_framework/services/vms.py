@@ -95,18 +95,18 @@ def is_ephemeral_of(volume: dict[str, Any], vm: dict[str, Any]) -> bool:
 
 
 def detached_ephemeral_volumes(ctx: CallContext, vm: dict[str, Any]) -> list[dict[str, Any]]:
-    """This VM's ephemeral volumes that are no longer attached (an earlier delete_vm failed
-    after detaching them): found by the ``bosh-vm-id`` tag, so a retry still deletes them."""
-    items = ctx.client.list(
-        "listVolumes", {"tags": [{"key": VM_ID_TAG, "value": str(vm["id"])}], "type": "DATADISK", "listall": True}
-    )
+    """This VM's ephemeral volumes that are not attached: an earlier delete_vm failed after
+    detaching them, or create_vm was killed before attaching (or even tagging) them.
+
+    Found by exact name, ``bosh-ephemeral-<vm id>``: the name is set by ``createVolume`` itself,
+    so unlike the tags it cannot be missing.
+    """
     from cpi_framework.services.volumes import GONE_STATES
 
-    return [
-        v
-        for v in items
-        if not v.get("virtualmachineid") and is_ephemeral_of(v, vm) and v.get("state") not in GONE_STATES
-    ]
+    items = ctx.client.find_by_name(
+        "listVolumes", f"{EPHEMERAL_PREFIX}{vm['id']}", {"type": "DATADISK", "listall": True}
+    )
+    return [v for v in items if not v.get("virtualmachineid") and v.get("state") not in GONE_STATES]
 
 
 # -- the delete path ----------------------------------------------------------------------------

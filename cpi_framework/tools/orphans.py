@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 KINDS = ("vm", "volume", "snapshot", "template")
 TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating"})
 METADATA_KEYS = ("director", "deployment")
+UNTAGGED_EPHEMERAL_NAME = re.compile(r"^bosh-ephemeral-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 UNTAGGED_VM_NAME = re.compile(r"^vm-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 """The name ``create_vm`` deploys with; tags follow the deploy job, so a kill during it leaves none."""
 
@@ -67,16 +68,27 @@ class Finding:
     resource: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "name": self.name, "state": self.state, "role": self.role,
-                "director_uuid": self.director, "age_seconds": None if self.age is None else int(self.age),
-                "reason": self.reason, "orphan": self.orphan, "note": self.note, "result": self.result}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "role": self.role,
+            "director_uuid": self.director,
+            "age_seconds": None if self.age is None else int(self.age),
+            "reason": self.reason,
+            "orphan": self.orphan,
+            "note": self.note,
+            "result": self.result,
+        }
 
 
 class Scanner:
     """Lists the CPI's resources and classifies each; :meth:`delete` removes the provable orphans."""
 
-    def __init__(self, ctx: CallContext, *, director_uuid: str | None, min_age: float,
-                 include_persistent: bool) -> None:
+    def __init__(
+        self, ctx: CallContext, *, director_uuid: str | None, min_age: float, include_persistent: bool
+    ) -> None:
         self.ctx = ctx
         self.director_uuid = director_uuid
         self.min_age = min_age
@@ -96,11 +108,14 @@ class Scanner:
 
         items = self.ctx.client.list(command, {"listall": True, "tags": self._tag_filter(), **(extra or {})})
         # the server filters by tag already; checking again costs nothing and guards a lax server
-        return [i for i in items if tags_of(i).get(CPI_TAG) == CPI_TAG_VALUE
-                and (not self.director_uuid or tags_of(i).get(DIRECTOR_TAG) == self.director_uuid)]
+        return [
+            i
+            for i in items
+            if tags_of(i).get(CPI_TAG) == CPI_TAG_VALUE
+            and (not self.director_uuid or tags_of(i).get(DIRECTOR_TAG) == self.director_uuid)
+        ]
 
-    def _finding(self, kind: str, item: dict[str, Any], reason: str, *, orphan: bool = True,
-                 note: str = "") -> Finding:
+    def _finding(self, kind: str, item: dict[str, Any], reason: str, *, orphan: bool = True, note: str = "") -> Finding:
         from cpi_framework.services.tags import DIRECTOR_TAG, ROLE_TAG, tags_of
 
         tags = tags_of(item)
@@ -109,9 +124,19 @@ class Scanner:
             orphan, note = False, "its age is unknown (no 'created' field)"
         elif orphan and age < self.min_age:
             orphan, note = False, f"younger than --min-age {format_duration(self.min_age)}; may be in use right now"
-        finding = Finding(kind, str(item.get("id")), str(item.get("name") or ""), str(item.get("state") or
-                          item.get("status") or ""), tags.get(ROLE_TAG, ""), tags.get(DIRECTOR_TAG, ""), age,
-                          reason, orphan, note, resource=item)
+        finding = Finding(
+            kind,
+            str(item.get("id")),
+            str(item.get("name") or ""),
+            str(item.get("state") or item.get("status") or ""),
+            tags.get(ROLE_TAG, ""),
+            tags.get(DIRECTOR_TAG, ""),
+            age,
+            reason,
+            orphan,
+            note,
+            resource=item,
+        )
         self.findings.append(finding)
         return finding
 
@@ -121,6 +146,7 @@ class Scanner:
         vms = self.scan_vms()
         self.scan_untagged_vms()
         self.scan_volumes(vms)
+        self.scan_untagged_ephemeral_volumes()
         self.scan_snapshots()
         self.scan_templates()
         return self.findings
@@ -153,12 +179,48 @@ class Scanner:
 
         if self.director_uuid:
             return  # untagged VMs name no director
-        for vm in self.ctx.client.list("listVirtualMachines", {"listall": True, "details": "min",
-                                                                "keyword": "vm-"}):
-            if (UNTAGGED_VM_NAME.match(str(vm.get("name") or "")) and not vm.get("tags")
-                    and vm.get("state") not in ABSENT_STATES):
-                self._finding("vm", vm, "untagged VM named like create_vm's (killed while deploying?)",
-                              orphan=False, note="not provably ours: check it and delete it by hand")
+        for vm in self.ctx.client.list("listVirtualMachines", {"listall": True, "details": "min", "keyword": "vm-"}):
+            if (
+                UNTAGGED_VM_NAME.match(str(vm.get("name") or ""))
+                and not vm.get("tags")
+                and vm.get("state") not in ABSENT_STATES
+            ):
+                self._finding(
+                    "vm",
+                    vm,
+                    "untagged VM named like create_vm's (killed while deploying?)",
+                    orphan=False,
+                    note="not provably ours: check it and delete it by hand",
+                )
+
+    def scan_untagged_ephemeral_volumes(self) -> None:
+        """Volumes named ``bosh-ephemeral-<vm id>`` with no tag (create_vm killed before tagging
+        them) whose VM is gone. Reported, never deleted: a name proves nothing. While the VM
+        exists, deleting the VM (or its orphan finding) removes the volume by that name."""
+        from cpi_framework.services import vms
+        from cpi_framework.services.volumes import GONE_STATES
+
+        if self.director_uuid:
+            return  # untagged volumes name no director
+        for volume in self.ctx.client.list(
+            "listVolumes", {"listall": True, "type": "DATADISK", "keyword": vms.EPHEMERAL_PREFIX}
+        ):
+            match = UNTAGGED_EPHEMERAL_NAME.match(str(volume.get("name") or ""))
+            if (
+                not match
+                or volume.get("tags")
+                or volume.get("virtualmachineid")
+                or volume.get("state") in GONE_STATES
+                or vms.find_vm(self.ctx, match.group(1)) is not None
+            ):
+                continue
+            self._finding(
+                "volume",
+                volume,
+                f"untagged ephemeral disk whose VM {match.group(1)} is gone (create_vm killed before tagging it?)",
+                orphan=False,
+                note="not provably ours: check it and delete it by hand",
+            )
 
     def scan_volumes(self, vms: dict[str, Finding | None]) -> None:
         from cpi_framework.services.tags import tags_of
@@ -176,12 +238,18 @@ class Scanner:
                 if vm_finding is None and attached:
                     continue  # the disk of a VM a director knows
                 if vm_finding is None:
-                    self._finding("volume", volume, f"ephemeral disk detached from its VM {owner}", orphan=False,
-                                  note="its VM still exists; delete_vm removes it")
+                    self._finding(
+                        "volume",
+                        volume,
+                        f"ephemeral disk detached from its VM {owner}",
+                        orphan=False,
+                        note="its VM still exists; delete_vm removes it",
+                    )
                 elif isinstance(vm_finding, Finding):
                     note = vm_finding.note and f"kept with its VM: {vm_finding.note}"
-                    self._finding("volume", volume, f"ephemeral disk of orphaned VM {owner}",
-                                  orphan=vm_finding.orphan, note=note)
+                    self._finding(
+                        "volume", volume, f"ephemeral disk of orphaned VM {owner}", orphan=vm_finding.orphan, note=note
+                    )
                 elif owner:
                     self._finding("volume", volume, f"ephemeral disk whose VM {owner} is gone")
                 else:
@@ -190,8 +258,10 @@ class Scanner:
                 finding = self._finding("volume", volume, "detached persistent disk")
                 if finding.orphan and not self.include_persistent:
                     finding.orphan = False
-                    finding.note = ("a director may still own it (stopped instance, orphaned disk); "
-                                    "--include-persistent-disks deletes it")
+                    finding.note = (
+                        "a director may still own it (stopped instance, orphaned disk); "
+                        "--include-persistent-disks deletes it"
+                    )
 
     def scan_snapshots(self) -> None:
         from cpi_framework.services.volumes import GONE_STATES
@@ -296,8 +366,9 @@ class Scanner:
             volumes.detach_volume(self.ctx, current)
             volumes.delete_volume(self.ctx, current)
             return "deleted"
-        self.ctx.client.call_async("deleteSnapshot", {"id": finding.id}, timeout=self.ctx.timeout("snapshot"),
-                                   operation="snapshot")
+        self.ctx.client.call_async(
+            "deleteSnapshot", {"id": finding.id}, timeout=self.ctx.timeout("snapshot"), operation="snapshot"
+        )
         return "deleted"
 
 
@@ -320,11 +391,21 @@ def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> No
     rows = []
     for f in findings:
         action = f.result or ("delete" if f.orphan and deleting else "orphan" if f.orphan else "keep")
-        rows.append({"kind": f.kind, "id": f.id, "name": f.name, "state": f.state,
-                     "age": "?" if f.age is None else format_duration(f.age), "director": f.director[:12],
-                     "action": action, "reason": f.reason + (f" — {f.note}" if f.note else "")})
-    out.write(format_table(rows, ["kind", "id", "name", "state", "age", "director", "action", "reason"],
-                           max_width=90) + "\n")
+        rows.append(
+            {
+                "kind": f.kind,
+                "id": f.id,
+                "name": f.name,
+                "state": f.state,
+                "age": "?" if f.age is None else format_duration(f.age),
+                "director": f.director[:12],
+                "action": action,
+                "reason": f.reason + (f" — {f.note}" if f.note else ""),
+            }
+        )
+    out.write(
+        format_table(rows, ["kind", "id", "name", "state", "age", "director", "action", "reason"], max_width=90) + "\n"
+    )
     orphans = sum(1 for f in findings if f.orphan)
     summary = f"{orphans} provable orphan(s), {len(findings) - orphans} kept"
     if not deleting and orphans:
@@ -334,36 +415,58 @@ def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> No
 
 def main(argv: list[str]) -> int:
     parser = make_parser(
-        "orphans", "Find resources tagged bosh-cpi=cloudstack that no longer belong to anything.",
+        "orphans",
+        "Find resources tagged bosh-cpi=cloudstack that no longer belong to anything.",
         parents=[common_options()],
         epilog=__doc__.split("\n\n", 1)[1].replace("``", "")
         + "\nExit status: 0, or 1 when a deletion failed, 2 on a usage error.",
     )
     parser.add_argument("--delete", action="store_true", help="delete the provable orphans (default: only list)")
-    parser.add_argument("--min-age", type=parse_duration, default=3600.0, metavar="DURATION",
-                        help="only resources at least this old are orphans (default 1h; e.g. 30m, 2d, 0)")
-    parser.add_argument("--include-persistent-disks", action="store_true",
-                        help="also delete detached persistent disks (never attached ones)")
+    parser.add_argument(
+        "--min-age",
+        type=parse_duration,
+        default=3600.0,
+        metavar="DURATION",
+        help="only resources at least this old are orphans (default 1h; e.g. 30m, 2d, 0)",
+    )
+    parser.add_argument(
+        "--include-persistent-disks",
+        action="store_true",
+        help="also delete detached persistent disks (never attached ones)",
+    )
     parser.add_argument("--director-uuid", metavar="UUID", help="only resources of this director")
     args = parser.parse_args(argv)
 
     def body() -> int:
         ctx = tool_context(args.config, "orphans", verbose=args.verbose, director_uuid=args.director_uuid)
         try:
-            scanner = Scanner(ctx, director_uuid=args.director_uuid, min_age=args.min_age,
-                              include_persistent=args.include_persistent_disks)
+            scanner = Scanner(
+                ctx,
+                director_uuid=args.director_uuid,
+                min_age=args.min_age,
+                include_persistent=args.include_persistent_disks,
+            )
             findings = scanner.scan()
             directors = sorted({f.director for f in findings if f.orphan})
             if args.delete and not args.director_uuid and len(directors) > 1:
                 names = ", ".join(d or "(none)" for d in directors)
-                raise ToolError(f"orphans of {len(directors)} directors found ({names}); "
-                                "pass --director-uuid to choose whose to delete")
+                raise ToolError(
+                    f"orphans of {len(directors)} directors found ({names}); "
+                    "pass --director-uuid to choose whose to delete"
+                )
             failures = scanner.delete() if args.delete else 0
         finally:
             ctx.close()
         if args.json:
-            print_json({"director_uuid": args.director_uuid, "min_age_seconds": args.min_age, "deleted": args.delete,
-                        "failures": failures, "findings": [f.as_dict() for f in findings]})
+            print_json(
+                {
+                    "director_uuid": args.director_uuid,
+                    "min_age_seconds": args.min_age,
+                    "deleted": args.delete,
+                    "failures": failures,
+                    "findings": [f.as_dict() for f in findings],
+                }
+            )
         else:
             render(findings, deleting=args.delete)
         return EXIT_FAILED if failures else EXIT_OK

@@ -307,9 +307,6 @@ def test_kill_right_after_deploy_leaves_a_reported_vm(tmp_path):
         assert left[0][1] in reported
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a kill between createVolume and createTags leaves an untagged "
-                   "'bosh-ephemeral-<vm id>' volume that 'cloudstack-cpi orphans' neither reports nor deletes "
-                   "(tools/orphans.py lists volumes by the bosh-cpi tag only)")
 def test_kill_between_create_volume_and_tagging(tmp_path):
     with create_vm_killed_at(tmp_path, "createVolume") as (sim, config, left):
         volumes = [item for item in left if item[0] == "volumes"]
