@@ -42,10 +42,6 @@ KILLS = 12 if HEAVY else 2
 SEED = int(os.environ.get("CPI_CRASH_SEED", "20261125"))
 SLOW_JOBS = {"deployVirtualMachine": 0.5, "startVirtualMachine": 0.3, "createVolume": 0.3, "attachVolume": 0.5,
              "createTags": 0.15}
-KNOWN_BUG_UNTAGGED_VOLUMES = True
-"""orphans does not see an untagged ``bosh-ephemeral-<vm>``/``bosh-disk-`` volume left by a kill between
-createVolume and createTags (pinned by ``test_kill_between_create_volume_and_tagging``). While
-True, the random-kill tests count such volumes as known-bug leftovers and remove them."""
 VM_PROPS = {"compute_offering": "small", "disk": 1024}
 PUBLISH_MINUTES = 0.02  # 1.2 s: a template not ready by then is provably orphaned
 
@@ -144,13 +140,6 @@ def cpi_leftovers(sim: Any, keep: set[str]) -> list[tuple[str, str, str]]:
     return left
 
 
-def operator(sim: Any) -> Any:
-    from cpi_framework.cloudstack import ClientSettings, CloudStackClient
-
-    return CloudStackClient(ClientSettings(endpoint=sim.endpoint, api_key=sim.api_key, secret_key=sim.secret_key,
-                                           job_timeout=30))
-
-
 def tagged_ids(sim: Any) -> set[str]:
     return {t["resourceid"] for t in sim.inventory()["tags"] if t.get("key") == "bosh-cpi"}
 
@@ -163,12 +152,6 @@ def recover_and_check(sim: Any, config: Path, keep: set[str], persistent: set[st
     reported = {f["id"] for f in findings(listed)}
     left = cpi_leftovers(sim, keep)
     unreported = [item for item in left if item[1] not in reported]
-    if KNOWN_BUG_UNTAGGED_VOLUMES:
-        known = [item for item in unreported if item[0] == "volumes" and item[1] not in tagged_ids(sim)]
-        FIGURES.add("crash: known-bug untagged volumes (removed by the test)", len(known))
-        for _, volume_id, _ in known:  # as an operator would, by hand
-            operator(sim).call("deleteVolume", {"id": volume_id})
-        unreported = [item for item in unreported if item not in known]
     # only an untagged VM may stay (reported: no cloud fact proves it ours); anything else must be gone
     kept = [item for item in left if item[1] in reported]
     undeleted = [item for item in kept if item[0] != "virtualmachines" or item[1] in tagged_ids(sim)]
