@@ -1,18 +1,15 @@
 """Persistent disks through the real CPI process, per shipped hypervisor (contract 6.D 23-26, 28, 34-35).
 
 Every hint ``attach_disk`` answers is resolved by the independent agent model
-(``tests/agent_model``) in the simulator's view of the guest, and must reach the device of
+(``cpi_framework.testing.agent_resolvers``) in the simulator's view of the guest, and must reach the device of
 the volume it was given for.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the agent model package
-from agent_model import resolve_hint  # noqa: E402
+from cpi_framework.testing.agent_resolvers import resolve_hint
 
 NETWORKS = {"default": {"type": "dynamic", "cloud_properties": {"name": "bosh-net"}, "default": ["dns", "gateway"]}}
 VM_TYPE = {"compute_offering": "small", "disk": 1024}
