@@ -72,3 +72,12 @@ class UserData:
 
     data: bytes
     delivery: UserDataDelivery = "userdata"
+
+    @classmethod
+    def json(cls, settings: Mapping[str, Any], delivery: UserDataDelivery = "userdata") -> UserData:
+        """The settings as one compact JSON document: what the agent's HTTP, ConfigDrive and
+        File sources all parse (settings at the top level). Keys sorted, so equal settings
+        give equal bytes."""
+        import json
+
+        return cls(json.dumps(settings, separators=(",", ":"), sort_keys=True).encode(), delivery=delivery)

@@ -30,3 +30,12 @@ def test_public_api_is_sorted_and_resolves():
     assert cpi_framework.__all__ == sorted(cpi_framework.__all__)
     for name in cpi_framework.__all__:
         assert getattr(cpi_framework, name) is not None
+
+
+def test_user_data_json_is_compact_and_stable():
+    from cpi_framework.types import UserData
+
+    first = UserData.json({"b": 1, "a": {"y": [1, 2], "x": None}}, delivery="configdrive")
+    assert first.data == b'{"a":{"x":null,"y":[1,2]},"b":1}'
+    assert first.delivery == "configdrive"
+    assert UserData.json({"a": {"x": None, "y": [1, 2]}, "b": 1}, delivery="configdrive") == first

@@ -7,7 +7,6 @@ why a disk hint carries both the virtio serial and a path - is in this plugin's 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cpi_framework.hookspecs import hookimpl
@@ -110,4 +109,4 @@ def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
     # The ConfigDrive source unmarshals the file straight into the agent's Settings, and the
     # HTTP source reads the settings at the top level: one JSON document serves both.
     delivery = "configdrive" if uses_config_drive(vm) else "userdata"
-    return UserData(json.dumps(settings, separators=(",", ":"), sort_keys=True).encode(), delivery=delivery)
+    return UserData.json(settings, delivery=delivery)

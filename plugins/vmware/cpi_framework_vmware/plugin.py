@@ -9,7 +9,6 @@ controller, and the hint carries the SCSI target (unit) number as ``volume_id``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from marshmallow import fields, validate
@@ -105,4 +104,4 @@ def cpi_deploy_params(params: dict[str, Any], vm_type: dict[str, Any]) -> None:
 @hookimpl
 def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
     # Current agents need only the settings, at the top level of the JSON document.
-    return UserData(json.dumps(settings, separators=(",", ":"), sort_keys=True).encode(), delivery="userdata")
+    return UserData.json(settings)

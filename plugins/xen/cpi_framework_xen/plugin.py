@@ -17,7 +17,6 @@ What the CloudStack stemcell (``cloudstack-vhdx``, built by bosh-linux-stemcell-
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cpi_framework.hookspecs import hookimpl
@@ -80,7 +79,7 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str 
 def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
     # The HTTP source parses the settings at the top level of the JSON document. In registry
     # mode (old stemcells) the core has already added ``server``/``registry``/``dns`` to them.
-    return UserData(json.dumps(settings, separators=(",", ":"), sort_keys=True).encode(), delivery="userdata")
+    return UserData.json(settings)
 
 
 @hookimpl
