@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cpi_framework.cloudstack import ClientSettings, CloudStackClient
+from cpi_framework.cloudstack import CloudStackClient
 from cpi_framework.testing import DIRECTOR_UUID, make_cpi_config, run_cpi
 
 GIB = 2**30
@@ -25,13 +25,6 @@ PV_DRIVERS = ("Failed to attach volume: You attempted an operation on a VM which
 @pytest.fixture
 def hypervisor() -> str:
     return "xen"
-
-
-@pytest.fixture
-def client(simulator: Any):
-    with CloudStackClient(ClientSettings(simulator.endpoint, simulator.api_key, simulator.secret_key,
-                                         job_timeout=30)) as c:
-        yield c
 
 
 def deploy_vm(simulator: Any, client: CloudStackClient, zone: str = "zone-xen") -> str:

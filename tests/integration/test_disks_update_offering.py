@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cpi_framework.cloudstack import ClientSettings, CloudStackClient
+from cpi_framework.cloudstack import CloudStackClient
 from cpi_framework.testing import make_cpi_config, run_cpi
 
 GIB = 2**30
@@ -20,13 +20,6 @@ GIB = 2**30
 @pytest.fixture
 def hypervisor() -> str:
     return "xen"
-
-
-@pytest.fixture
-def client(simulator: Any):
-    with CloudStackClient(ClientSettings(simulator.endpoint, simulator.api_key, simulator.secret_key,
-                                         job_timeout=30)) as c:
-        yield c
 
 
 def volume(simulator: Any, volume_id: str) -> dict[str, Any]:
