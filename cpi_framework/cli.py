@@ -4,6 +4,11 @@
 (``check``, ``plugins``, ``orphans``, ``call``, ``stemcell``, ``simulator``) live under the
 same script and are imported only when named. Nothing but the response reaches stdout: while
 a method runs, ``sys.stdout`` points at stderr, so a stray print cannot corrupt the protocol.
+
+A person at a terminal gets a command line instead: help and ``--version`` on stdout, and a
+usage line with exit 2 for an unknown word or for RPC mode with a terminal on stdin (a typo'd
+command must not sit waiting for JSON). The director's form - ``--config PATH`` and a pipe on
+stdin - always gets exactly one JSON response and exit 0.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ SUBCOMMANDS = {
 
 USAGE = """usage: cloudstack-cpi --config PATH            (the CPI: JSON request on stdin, JSON response on stdout)
        cloudstack-cpi COMMAND [--help] ...     (operator tools)
+       cloudstack-cpi --version
 
 commands:
   check      validate the config and the cloud it points at
@@ -35,15 +41,40 @@ commands:
   demo       run a full CPI lifecycle against the embedded simulator
 """
 
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+_HELP = {"-h", "--help", "help"}
+_VERSION = {"-V", "--version", "version"}
+
+
+class UsageError(Exception):
+    """A command line no director sends: reported as one line plus usage, exit 2."""
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"cloudstack-cpi: {exc}\n{USAGE}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0], argv[1:])
-    if argv and argv[0] in {"-h", "--help", "help"}:
-        sys.stderr.write(USAGE)
+    if argv and argv[0] in _HELP:
+        sys.stdout.write(USAGE)
+        return 0
+    if argv and argv[0] in _VERSION:
+        sys.stdout.write(f"cloudstack-cpi {_version()}\n")
         return 0
     config_path, problem = _config_argument(argv)
+    if _stdin_is_terminal():
+        raise UsageError("the CPI reads one JSON request on stdin (the director pipes it in); "
+                         "at a terminal, use one of the commands below")
     raw = sys.stdin.buffer.read()
     reply = run_rpc(raw, config_path, problem)
     out = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
@@ -53,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config_argument(argv: list[str]) -> tuple[str | None, str | None]:
+    """The config path; a missing one is left for the JSON response (the director reads it).
+
+    :raises UsageError: for any word the director never sends - an unknown option, a second
+        path, or a bare word that is neither a command nor a file (``chek``).
+    """
     path: str | None = None
     rest = list(argv)
     while rest:
@@ -61,13 +97,47 @@ def _config_argument(argv: list[str]) -> tuple[str | None, str | None]:
             path = rest.pop(0)
         elif arg.startswith("--config="):
             path = arg.split("=", 1)[1]
-        elif not arg.startswith("-") and path is None:
+        elif not arg.startswith("-") and path is None and _looks_like_path(arg):
             path = arg  # bin/cpi conventions of other CPIs pass the config file positionally
         else:
-            return path, f"unexpected command-line argument '{arg}'; {USAGE.splitlines()[0]}"
+            raise UsageError(_unknown(arg))
     if path is None:
         return None, "missing --config PATH (the CPI config file)"
     return path, None
+
+
+def _looks_like_path(word: str) -> bool:
+    import os
+
+    return os.sep in word or "." in word or os.path.exists(word)
+
+
+def _unknown(word: str) -> str:
+    import difflib
+
+    if word == "--config":
+        return "--config needs a PATH"
+    kind = "option" if word.startswith("-") else "command"
+    known = [*SUBCOMMANDS, "--config", "--help", "--version"]
+    close = difflib.get_close_matches(word, known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {kind} '{word}'{hint}"
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed stdin: let the read report it
+        return False
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cpi-framework")
+    except PackageNotFoundError:
+        return "unknown (not installed as a distribution)"
 
 
 def run_rpc(raw: bytes, config_path: str | None, problem: str | None = None) -> dict[str, Any]:
