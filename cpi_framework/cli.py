@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 SUBCOMMANDS = {
     "check": "cpi_framework.tools.check:main",
@@ -51,6 +51,7 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # run as a program, not called by in-process code such as a test
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv)
@@ -80,7 +81,31 @@ def _main(argv: list[str]) -> int:
     out = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
     out.write(json.dumps(reply, default=str))
     out.flush()
+    if own_process:
+        _exit_after_response()
     return 0
+
+
+def _exit_after_response() -> NoReturn:
+    """End the process as soon as the response is out, skipping the interpreter's teardown.
+
+    Finalising every module and object costs ~20 ms per call and does nothing a CPI call needs.
+    What teardown would still do is done first: atexit callbacks (``logging.shutdown`` flushes
+    and closes every log handler; a plugin's or library's own callbacks), then stdout and stderr
+    are flushed. Temporary files and connections were closed by ``CallContext.close`` before
+    the response was built, and the CPI starts no non-daemon threads.
+    """
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream: nothing more can be written to it anyway
+    os._exit(0)
 
 
 def _config_argument(argv: list[str]) -> tuple[str | None, str | None]:

@@ -244,3 +244,29 @@ def test_stdout_carries_only_the_response_even_when_a_plugin_prints(cpi_command,
     response, stderr = run(cpi_command, config, request("info"), env=env)
     assert response["result"]["stemcell_formats"] == ["x"]
     assert "hook noise" in stderr
+
+
+def test_exit_after_response_still_runs_atexit_and_flushes(cpi_command, tmp_path):
+    """The CPI leaves with os._exit once the response is out (no interpreter teardown): what
+    teardown did must still happen - atexit callbacks of plugins and libraries, and the last
+    unflushed bytes of stderr (written here without a newline, so only a flush sends them)."""
+    plugin_dir = tmp_path / "plugins"
+    dist = plugin_dir / "cpi_atexit-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: cpi-atexit\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[cpi_framework]\natexit-probe = cpi_atexit\n")
+    (plugin_dir / "cpi_atexit.py").write_text(
+        "import atexit, sys\nfrom cpi_framework.hookspecs import hookimpl\n"
+        "from cpi_framework.types import HypervisorSpec\n"
+        "atexit.register(lambda: sys.stderr.write('plugin atexit ran'))\n"
+        "@hookimpl\ndef cpi_hypervisor():\n"
+        "    return HypervisorSpec(name='atexit-probe', cloudstack_type='XenServer', stemcell_formats=('x',))\n"
+    )
+    config = tmp_path / "cpi.json"
+    config.write_text(json.dumps({"cloudstack": {"endpoint": "http://x/client/api", "api_key": "k",
+                                                 "secret_access_key": "s", "default_zone": "z",
+                                                 "hypervisor": "atexit-probe"}}))
+    env = dict(os.environ, PYTHONPATH=str(plugin_dir))
+    response, stderr = run(cpi_command, config, request("info"), env=env)
+    assert response["result"]["stemcell_formats"] == ["x"]
+    assert stderr.endswith("plugin atexit ran")
