@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     own_process = argv is None  # run as a program, not called by in-process code such as a test
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(argv)
+        return _main(argv, own_process)
     except UsageError as exc:
         sys.stderr.write(f"cloudstack-cpi: {exc}\n{USAGE}")
         return EXIT_USAGE
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], own_process: bool = False) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0], argv[1:])
     if argv and argv[0] in _HELP:
