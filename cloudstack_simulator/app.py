@@ -1,8 +1,8 @@
 """The management server's request pipeline, independent of HTTP plumbing.
 
 Order of checks, as in ``ApiServlet``/``ApiServer.verifyRequest`` (reference §1.2-§1.9):
-no command -> 400; API key unknown / ``expires`` invalid -> 401; unknown command -> 432
-(``errorresponse``); rate limit -> 429; signature -> 401; then the command runs under the
+no command -> 400; API key unknown / ``expires`` invalid -> 401; unknown command -> 432 up to 4.10, 401 from 4.11
+(versions.py); rate limit -> 429; signature -> 401; then the command runs under the
 state lock.  Responses are JSON (``response=json``); anything else gets a small XML
 rendering, as the server defaults to XML, so a client forgetting ``response=json`` fails
 here as it would there.
@@ -108,7 +108,8 @@ class Core:
                 self.jobs.advance()
                 advance_templates(self.st)
                 ctx = Ctx(self.st, self.jobs, self.faults, command, method, self.base_url)
-                body = cmd.handler(ctx, Params(_short_name(cmd.response_name), params))
+                known = {k: v for k, v in params.items() if self.st.profile.knows_param(command, k)}
+                body = cmd.handler(ctx, Params(_short_name(cmd.response_name), known))
             return self._ok(cmd.response_name, body, wants_json)
         except ApiError as err:
             return self._error(err, command, wants_json)
@@ -119,12 +120,12 @@ class Core:
             raise unauthorized()
         try:
             signing.check_expires(params, datetime.now(timezone.utc),
-                                  bool(self.cfg["api"].get("enforce_post_and_timestamps")))
+                                  bool(self.cfg["api"].get("enforce_post_and_timestamps")),
+                                  iso_formats=self.st.profile.has("expires_iso_formats"))
         except signing.ExpiresError:
             raise unauthorized() from None
-        if command not in COMMANDS:
-            raise ApiError(432, f"The given command '{command}' either does not exist, is not available for user, "
-                                "or not available from ip address '127.0.0.1'.", CS_SERVER_API, errorresponse=True)
+        if command not in COMMANDS or not self.st.profile.command_exists(command):
+            raise self._unknown_command()
         limits.check_command_allowed(self.cfg, command)
         wait_ms = self.faults.throttled(self.cfg["api"].get("throttle_rps"))
         if wait_ms is not None:
@@ -132,6 +133,16 @@ class Core:
                                 f"{wait_ms} ms.", CS_REQUEST_LIMIT)
         if not signing.verify(params, self.cfg["secret_key"]):
             raise unauthorized()
+
+    def _unknown_command(self) -> ApiError:
+        """``ApiServer.verifyRequest`` on a command it does not have (versions.RULES["unknown_command_is_401"]):
+        4.5-4.10 throw 432 ``errorresponse`` (cserrorcode 9999); from 4.11 it only logs "The given command ...
+        either does not exist, is not available for user, or not available from ip address ..." and returns
+        false, so the servlet answers its 401 - the same answer as wrong keys."""
+        if self.st.profile.has("unknown_command_is_401"):
+            return unauthorized()
+        return ApiError(432, "The given command does not exist or it is not available for user", CS_SERVER_API,
+                        errorresponse=True)
 
     @staticmethod
     def _check_characters(params: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .limits import ADMIN, LIMIT_NAMES, ROLE_TYPES
+from .versions import Profile
 
 __all__ = ["load_config", "ConfigError", "example_path"]
 
@@ -111,5 +112,9 @@ def _validate(cfg: dict[str, Any], source: str) -> None:
     for key, value in (cfg.get("resource_limits") or {}).items():
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ConfigError(f"{source}: resource_limits.{key} must be an integer >= -1")
+    try:
+        Profile(str(cfg.get("cloudstack_version")))
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     if cfg["api"].get("unknown_uuid") not in {"error", "empty"}:
         raise ConfigError(f"{source}: api.unknown_uuid must be 'error' or 'empty'")

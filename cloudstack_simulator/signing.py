@@ -79,8 +79,28 @@ def parse_expires(text: str) -> datetime:
     return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone(offset))
 
 
+# ApiServer up to 4.11: SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ssZ").parse - an RFC 822 offset (+0000) or a
+# GMT+hh:mm zone, nothing else ("Z", "+00:00" and fractions fail; checked against the JDK's own parser).
+# SimpleDateFormat.parse(String) ignores text after the match, hence no end anchor.
+_SIMPLE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:([+-]\d{4})|GMT([+-]\d{2}):(\d{2}))")
+
+
+def parse_expires_simpledateformat(text: str) -> datetime:
+    """Parse like the ``DateFormatToUse`` of ``ApiServer`` before ``DateUtil.parseTZDateString`` took over."""
+    m = _SIMPLE.match(text.strip())
+    if not m:
+        raise ExpiresError(f"unparsable expires {text!r}")
+    y, mo, d, h, mi, s, rfc822, gmt_h, gmt_m = m.groups()
+    if rfc822:
+        sign_, hours, minutes = rfc822[0], int(rfc822[1:3]), int(rfc822[3:])
+    else:
+        sign_, hours, minutes = gmt_h[0], int(gmt_h[1:]), int(gmt_m)
+    offset = (1 if sign_ == "+" else -1) * timedelta(hours=hours, minutes=minutes)
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=timezone(offset))
+
+
 def check_expires(params: dict[str, str], now: datetime, enforce: bool = False,
-                  max_ahead: timedelta = timedelta(minutes=15)) -> None:
+                  max_ahead: timedelta = timedelta(minutes=15), iso_formats: bool = True) -> None:
     """Apply §1.4: v3 needs a valid, unexpired ``expires``; ``enforce`` (the operator's
     ``enforce.post.requests.and.timestamps``) also demands v3 and caps expires at now+15 min."""
     lowered = {k.lower(): v for k, v in params.items()}
@@ -91,7 +111,7 @@ def check_expires(params: dict[str, str], now: datetime, enforce: bool = False,
         return
     if "expires" not in lowered:
         raise ExpiresError("missing expires")
-    expires = parse_expires(lowered["expires"])
+    expires = (parse_expires if iso_formats else parse_expires_simpledateformat)(lowered["expires"])
     if expires < now:
         raise ExpiresError("request expired")
     if enforce and expires > now + max_ahead:

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from . import models as m
+from .versions import Profile
 
 T = TypeVar("T")
 _NS = uuid.UUID("6f1c1b0e-3c1d-4c57-9a43-6b1d0c5a1f00")
@@ -54,6 +55,7 @@ class State:
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
+        self.profile = Profile(cfg["cloudstack_version"])  # the server generation's rules (versions.py)
         self.lock = threading.RLock()
         self.store: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
         self.tags: list[m.Tag] = []

@@ -17,6 +17,7 @@ from ..faults import Faults
 from ..jobs import Job, JobManager
 from ..params import Params
 from ..state import State
+from ..versions import Profile
 
 Handler = Callable[["Ctx", Params], dict[str, Any]]
 
@@ -61,6 +62,11 @@ class Ctx:
     @property
     def cfg(self) -> dict[str, Any]:
         return self.st.cfg
+
+    @property
+    def profile(self) -> Profile:
+        """The server generation's rules (``cloudstack_version``, :mod:`cloudstack_simulator.versions`)."""
+        return self.st.profile
 
     # -- async jobs ---------------------------------------------------------------------
     def submit(self, run: Callable[[], dict[str, Any]], on_fail: Callable[[ApiError], None] | None = None,

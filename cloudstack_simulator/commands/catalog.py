@@ -92,7 +92,7 @@ def list_hypervisor_capabilities(ctx: Ctx, p: Params) -> dict[str, Any]:
 @command("listCapabilities")
 def list_capabilities(ctx: Ctx, p: Params) -> dict[str, Any]:
     api = ctx.cfg["api"]
-    return {"capability": {
+    capability = {
         "cloudstackversion": ctx.cfg["cloudstack_version"], "securitygroupsenabled": False,
         "userpublictemplateenabled": True, "supportELB": "false", "projectinviterequired": False,
         "allowusercreateprojects": True, "customdiskofferingminsize": 1, "customdiskofferingmaxsize": 1024,
@@ -103,7 +103,9 @@ def list_capabilities(ctx: Ctx, p: Params) -> dict[str, Any]:
         "apilimitinterval": 1, "apilimitmax": int(api.get("throttle_rps") or 0),
         "regionsecondaryenabled": False, "dynamicrolesenabled": True, "defaultuipagesize": 20,
         "instancesstatsretentiontime": 720, "instancesdisksstatsretentiontime": 720,
-    }}
+    }
+    # Fields a release does not have yet are absent (versions.CAPABILITIES_SINCE); dynamic roles from 4.9.
+    return {"capability": {k: v for k, v in capability.items() if ctx.profile.capability(k)}}
 
 
 @command("listResourceLimits")

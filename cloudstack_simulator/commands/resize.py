@@ -1,4 +1,5 @@
-"""resizeVolume and changeOfferingForVolume (reference §2.5), after ``VolumeApiServiceImpl`` (4.19).
+"""resizeVolume and changeOfferingForVolume (reference §2.5), after ``VolumeApiServiceImpl`` (4.19;
+before 4.17 resizeVolume's own offering rules, versions.RULES["resize_volume_417"]).
 
 Both are plain async commands: only parameter processing (missing/unknown ids) answers at once;
 every business rule runs inside the job, so a refusal is a failed job (``jobstatus`` 2) carrying
@@ -100,14 +101,23 @@ def resize_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
         if vol.removed:
             raise param_error("No such volume")
         _check_materialised(ctx, vol)
+        before_417 = not ctx.profile.has("resize_volume_417")
         if new_offering is None:
             current = ctx.st.get("diskoffering", vol.disk_offering_id, True) if vol.disk_offering_id else None
-            # 4.17+: a size without a new offering is accepted for fixed offerings too (no strictness modelled).
             if size_gb is not None and current is not None and current.customized:
                 new_size = _custom_size(size_gb)
+            elif size_gb is not None and before_417 and vol.type != "ROOT":
+                # VolumeApiServiceImpl.resizeVolume before 4.17 (4.13-4.16 read)
+                raise param_error("To change a volume's size without providing a new disk offering, its current disk "
+                                  "offering must be customizable or it must be a root volume (if providing a disk "
+                                  "offering, make sure it is different from the current disk offering).")
             else:
+                # 4.17+: a size without a new offering is accepted for fixed offerings too (no strictness modelled).
                 new_size = size_gb * GB if size_gb is not None else vol.size
         else:
+            if before_417 and not new_offering.customized and size_gb is not None:
+                # resizeVolume before 4.17 (sic: "cannnot"); 4.17+ ignores the size instead.
+                raise param_error("You cannnot pass in a custom disk size to a non-custom disk offering.")
             new_size = _offering_size(new_offering, size_gb)
             _check_root_stopped(ctx, vol, new_size)
         _check_size_change(ctx, vol, new_size, shrink_ok)

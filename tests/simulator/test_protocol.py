@@ -11,16 +11,16 @@ from cloudstack_simulator import Simulator
 from cloudstack_simulator.signing import sign
 
 
-def test_unknown_command_is_432_errorresponse(cs) -> None:
+def test_unknown_command_is_the_401_of_wrong_keys_on_current_servers(cs) -> None:
+    """ApiServer.verifyRequest since 4.11 only logs an unknown command and returns false (versions.py)."""
     r = cs.raw("fooBar")
-    assert r.status_code == 432
-    body = r.json()["errorresponse"]
-    assert body["errorcode"] == 432 and body["cserrorcode"] == 9999
-    assert "'fooBar' either does not exist" in body["errortext"]
+    assert r.status_code == 401
+    assert r.json() == {"errorresponse": {"uuidList": [], "errorcode": 401,
+                                          "errortext": "unable to verify user credentials and/or request signature"}}
 
 
 def test_command_name_is_case_sensitive(cs) -> None:
-    assert cs.raw("listzones").status_code == 432
+    assert cs.raw("listzones").status_code == 401
 
 
 def test_no_command_is_400(sim: Simulator) -> None:
