@@ -20,7 +20,30 @@ Two facts the model makes explicit because hints get them wrong easily:
   dash-less UUID cut to 20 characters, so the by-id step never matches and the agent falls
   back to the hint's ``path``;
 * agents before the ``DiskIDTransformPattern`` change glob ``*<ID[0:20]>``, later ones
-  ``*<ID>`` (or the transformed ID when the stemcell's agent.json sets a pattern).
+  ``*<ID>`` (or the transformed ID when the stemcell's agent.json sets a pattern);
+* the mapped resolver (``findPossibleDevice``) follows a symbolic link named by the hint's
+  ``path`` (agents since 2018, commit e9f7046 "Add support for NVMe devices"), so a
+  ``/dev/disk/by-id/virtio-<serial>`` path reaches its disk whatever name the kernel gave it,
+  while the identity resolver hands the link on as is and the agent then looks for the
+  partition ``<link>1``, which udev never creates (it names it ``<link>-part1``).
+
+The interface, for other implementations of the same judgement (a Go program running the
+agent's own resolvers reads the same inputs): a **guest view** (the simulator's
+``guest_view(vm)``; only ``disks`` is read), a **hint** (a string or a hash of strings, as the
+director passes it to the agent), the disk **CID** (``""`` for the ephemeral disk) and the
+**resolver configuration** (``DevicePathResolutionType`` names, plus :class:`AgentOptions`).
+Each guest disk is a hash::
+
+    {"volume_id": "<CloudStack volume id>",     # what the hint must reach
+     "path": "/dev/vdb",                        # the block device node the kernel created
+     "by_id": ["/dev/disk/by-id/virtio-…"],     # udev links to it (optional; also by_path)
+     "scsi": {"controller": 0, "unit": 1}}      # or {"host": 0, "channel": 0, "target": 0, "lun": 0}
+
+``scsi`` gives the disk's ``/sys/bus/scsi/devices/<host>:<channel>:<target>:<lun>`` address;
+``controller`` counts SCSI controllers from host 2 (hosts 0 and 1 are the two ATA channels
+of the IDE controller every x86 VM has), an explicit ``host`` is used as is (an IDE disk
+through libata: host 0 or 1). :func:`resolve_volume` answers the volume id or raises
+:class:`ResolveError` naming the resolver step that failed.
 """
 
 from __future__ import annotations
@@ -45,6 +68,7 @@ __all__ = [
     "resolve_hint",
     "resolve_volume",
     "resolvers_for",
+    "scsi_address",
 ]
 
 STEMCELL_RESOLVERS: dict[str, tuple[str, ...]] = {
@@ -109,6 +133,8 @@ class GuestDevices:
     """device path → volume id of the disk behind it"""
     by_id: dict[str, str] = field(default_factory=dict)
     """``/dev/disk/by-id/<name>`` → device path"""
+    links: dict[str, str] = field(default_factory=dict)
+    """every udev link (``/dev/disk/by-id/…``, ``/dev/disk/by-path/…``) → device path"""
     scsi: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
     """(host, channel, target, lun) → block device name (``sdb``)"""
 
@@ -120,14 +146,20 @@ class GuestDevices:
             guest.devices[path] = disk["volume_id"]
             for link in disk.get("by_id") or []:
                 guest.by_id[link] = path
+                guest.links[link] = path
+            for link in disk.get("by_path") or []:
+                guest.links[link] = path
             scsi = disk.get("scsi")
             if scsi is not None:
-                address = (SCSI_HOST_BASE + int(scsi.get("controller", 0)), 0, int(scsi["unit"]), 0)
-                guest.scsi[address] = posixpath.basename(path)
+                guest.scsi[scsi_address(scsi)] = posixpath.basename(path)
         return guest
 
     def exists(self, path: str) -> bool:
+        """A device node (``FileExists`` on the node itself)."""
         return path in self.devices
+
+    def is_link(self, path: str) -> bool:
+        return path in self.links
 
     def glob_by_id(self, pattern: str) -> list[str]:
         return sorted(link for link in self.by_id if fnmatch.fnmatchcase(posixpath.basename(link), pattern))
@@ -149,15 +181,29 @@ class Resolution:
     via: str
 
 
+def scsi_address(scsi: dict[str, Any]) -> tuple[int, int, int, int]:
+    """A guest view's ``scsi`` entry as (host, channel, target, lun); see the module docstring."""
+    if "host" in scsi:
+        return (int(scsi["host"]), int(scsi.get("channel", 0)), int(scsi["target"]), int(scsi.get("lun", 0)))
+    return (SCSI_HOST_BASE + int(scsi.get("controller", 0)), 0, int(scsi["unit"]), 0)
+
+
 def identity(ds: DiskSettings, guest: GuestDevices) -> Resolution:
+    """``identityDevicePathResolver``: the path as is (its existence is checked later, by the mount)."""
     if not ds.path:
         raise ResolveError("identity: path is missing")
+    if guest.is_link(ds.path):
+        # linux_platform.partitionPath appends the partition number: <link>1 does not exist.
+        raise ResolveError(f"identity: {ds.path} is a link; the agent would look for its partition "
+                           f"{ds.path}1, which udev does not create")
     if not guest.exists(ds.path):
         raise ResolveError(f"identity: {ds.path} does not exist in the guest (the mount would time out)")
     return Resolution(ds.path, "identity")
 
 
 def mapped(ds: DiskSettings, guest: GuestDevices) -> Resolution:
+    """``mappedDevicePathResolver.findPossibleDevice``: ``/dev/sdX`` tries xvd/vd/sd; other paths
+    must exist, and a symbolic link is followed once to the device it names."""
     if not ds.path:
         raise ResolveError("mapped: path is missing")
     if ds.path.startswith("/dev/sd"):
@@ -167,7 +213,9 @@ def mapped(ds: DiskSettings, guest: GuestDevices) -> Resolution:
                 return Resolution(prefix + suffix, "mapped")
     elif guest.exists(ds.path):
         return Resolution(ds.path, "mapped")
-    raise ResolveError(f"mapped: no device for {ds.path}")
+    elif guest.is_link(ds.path):
+        return Resolution(guest.links[ds.path], "mapped-link")
+    raise ResolveError(f"mapped: no device for {ds.path} (the agent waits 30 s, then fails)")
 
 
 def by_id(ds: DiskSettings, guest: GuestDevices, options: AgentOptions) -> Resolution:
@@ -206,7 +254,12 @@ def scsi(ds: DiskSettings, guest: GuestDevices) -> Resolution:
             return Resolution(guest.by_id[link], "scsi-id")
         raise ResolveError(f"scsi-id: nothing in /dev/disk/by-id ends with {wanted!r}")
     if ds.volume_id:
-        hosts = [h for (h, c, t, lun), name in guest.scsi.items() if (c, t, lun) == (0, 0, 0) and name.startswith("sd")]
+        # Glob("/sys/bus/scsi/devices/*:0:0:0/block/*") answers in lexical order and the loop keeps
+        # the host of the LAST sd* match: with an IDE root (libata, host 0) and a data disk at SCSI
+        # unit 0 (host 2) that is the SCSI host; with nothing at SCSI unit 0 it is the IDE host.
+        matches = sorted((f"{h}:{c}:{t}:{lun}/block/{name}", h) for (h, c, t, lun), name in guest.scsi.items()
+                         if (c, t, lun) == (0, 0, 0))
+        hosts = [h for entry, h in matches if entry.rsplit("/", 1)[1].startswith("sd")]
         if not hosts:
             raise ResolveError("scsi-volume-id: no root disk at <host>:0:0:0 (Zero length hostID)")
         host = hosts[-1]

@@ -130,3 +130,51 @@ def test_resolve_volume_kvm_finds_the_disk_by_path_not_by_the_hint_id():
 def test_resolve_volume_ephemeral_has_no_disk_id():
     assert resolve_volume("virtio", "", {"path": "/dev/vdb"}, kvm_guest()) == VOL_A
     assert resolve_volume("scsi", "", {"volume_id": "2"}, vmware_guest()) == VOL_A
+
+
+def test_mapped_follows_a_by_id_link_to_whatever_name_the_kernel_gave() -> None:
+    # bosh-agent mappedDevicePathResolver.findPossibleDevice: Lstat, Readlink, join with "..": /dev/vdb
+    link = f"/dev/disk/by-id/virtio-{SERIAL_A}"
+    found = resolve("virtio", disk_settings(VOL_A, {"id": SERIAL_A, "path": link}), GuestDevices.from_guest_view(
+        kvm_guest()))
+    assert (found.path, found.via) == ("/dev/vdb", "mapped-link")
+
+
+def test_identity_hands_a_link_on_and_the_partition_path_does_not_exist() -> None:
+    with pytest.raises(ResolveError, match="partition"):
+        resolve_volume("identity", VOL_A, {"path": f"/dev/disk/by-id/virtio-{SERIAL_A}"}, kvm_guest())
+
+
+def kvm_after_detach_reboot_attach() -> dict:
+    """attach A (vdc), attach B (vdd), detach A, reboot (B becomes vdc), attach C (hot-plugged as vdd)."""
+    serial_b, serial_c = VOL_B.replace("-", "")[:20], "c" * 20
+    return {"disks": [
+        {"volume_id": "root", "path": "/dev/vda", "by_id": ["/dev/disk/by-id/virtio-rootserial000000000"]},
+        {"volume_id": "eph", "path": "/dev/vdb", "by_id": ["/dev/disk/by-id/virtio-ephserial00000000000"]},
+        {"volume_id": VOL_B, "path": "/dev/vdc", "by_id": [f"/dev/disk/by-id/virtio-{serial_b}"]},
+        {"volume_id": "vol-c", "path": "/dev/vdd", "by_id": [f"/dev/disk/by-id/virtio-{serial_c}"]},
+    ]}
+
+
+def test_device_id_paths_go_stale_after_detach_reboot_attach_and_by_id_links_do_not() -> None:
+    guest = kvm_after_detach_reboot_attach()
+    serial_b = VOL_B.replace("-", "")[:20]
+    # the old hint for B (device id 4 -> /dev/vdd) now reaches C's disk: the wrong disk mounted
+    assert resolve_volume("virtio", VOL_B, {"id": serial_b, "path": "/dev/vdd"}, guest) == "vol-c"
+    assert resolve_volume("virtio", VOL_B, {"id": serial_b, "path": f"/dev/disk/by-id/virtio-{serial_b}"},
+                          guest) == VOL_B
+
+
+def test_scsi_volume_id_takes_the_last_host_with_a_disk_at_target_0_in_glob_order() -> None:
+    # IDE root through libata at 0:0:0:0, data disks on the SCSI controller (host 2) from unit 0
+    ide_root = {"disks": [
+        {"volume_id": "root", "path": "/dev/sda", "scsi": {"host": 0, "channel": 0, "target": 0, "lun": 0}},
+        {"volume_id": "eph", "path": "/dev/sdb", "scsi": {"controller": 0, "unit": 0}},
+        {"volume_id": VOL_A, "path": "/dev/sdc", "scsi": {"controller": 0, "unit": 1}},
+    ]}
+    assert resolve_volume("scsi", VOL_A, {"volume_id": "1"}, ide_root) == VOL_A
+    assert resolve_volume("scsi", "", {"volume_id": "0"}, ide_root) == "eph"
+    # nothing at SCSI unit 0: the root's IDE host is the last match, and the lookup misses
+    no_unit_0 = {"disks": [d for d in ide_root["disks"] if d["volume_id"] != "eph"]}
+    with pytest.raises(ResolveError, match="no device at 0:0:1:0"):
+        resolve_volume("scsi", VOL_A, {"volume_id": "1"}, no_unit_0)

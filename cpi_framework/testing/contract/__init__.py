@@ -12,7 +12,8 @@ objects before and after (:func:`assert_no_leaks`) instead of expecting an empty
 
 Scenario numbers refer to the contract reference (cpi-contract §6): :mod:`.vm` and :mod:`.disk`
 (D, VM and disk lifecycle), :mod:`.error_cases` (F), :mod:`.sequences` (G, director and CLI
-call sequences). ``stemcell`` is the per-test variant for tests that use the per-test
+call sequences), :mod:`.hint_sequences` (disk hints through reboots and detaches).
+``stemcell`` is the per-test variant for tests that use the per-test
 ``simulator``/``cpi``.
 """
 
@@ -33,11 +34,13 @@ from ..checks import (  # noqa: F401 - importers use these from here
     public_ip,
     zone_network,
 )
-from . import disk, error_cases, fixtures, sequences, vm
+from . import disk, error_cases, fixtures, hint_sequences, sequences, vm
 from .disk import *  # noqa: F401,F403
 from .error_cases import *  # noqa: F401,F403
 from .fixtures import *  # noqa: F401,F403
+from .hint_sequences import *  # noqa: F401,F403
 from .sequences import *  # noqa: F401,F403
 from .vm import *  # noqa: F401,F403
 
-__all__ = [*fixtures.__all__, *vm.__all__, *disk.__all__, *error_cases.__all__, *sequences.__all__]
+__all__ = [*fixtures.__all__, *vm.__all__, *disk.__all__, *error_cases.__all__, *sequences.__all__,
+           *hint_sequences.__all__]

@@ -20,7 +20,7 @@ OS_TYPE = "Other Ubuntu (64-bit)"
 # the OpenStack CPI unpacks it and uploads root.img (see README, "Image").
 IMAGE_MEMBER = "root.img"
 SERIAL_LENGTH = 20
-CDROM_DEVICE_ID = 3
+BY_ID_PREFIX = "/dev/disk/by-id/virtio-"
 
 
 @hookimpl
@@ -57,40 +57,25 @@ def virtio_serial(volume_id: str) -> str:
     return volume_id.replace("-", "")[:SERIAL_LENGTH]
 
 
-def guest_path(deviceid: Any) -> str:
-    """The name the guest most likely gives the disk: virtio disks are named in probe order.
+def by_id_path(volume_id: str) -> str:
+    """The udev link to a virtio-blk disk: ``/dev/disk/by-id/virtio-<serial>``.
 
-    Device id 3 is CloudStack's CD-ROM, which is not a virtio disk, so device ids above it
-    come one letter earlier in the guest than in libvirt's ``target dev`` (4 → ``vdd``).
-    Exact while disks are attached in CloudStack's lowest-free order (the kernel also reuses
-    the lowest free index); the serial in ``id`` is what stays right in every case.
+    It names the disk by CloudStack's serial, so it stays right whatever name the guest kernel
+    gave the disk: after a reboot with gaps in the device ids, after a detach and re-attach. The
+    agent's virtio resolver first globs ``/dev/disk/by-id/*<disk CID>`` (a dashed UUID, never the
+    serial) and then resolves the hint's ``path`` with the mapped resolver, which follows the link
+    (bosh-agent ``mappedDevicePathResolver.findPossibleDevice``, since 2018).
     """
-    index = int(deviceid)
-    if index < 0:
-        raise ValueError(f"negative device id {deviceid!r}")
-    if index > CDROM_DEVICE_ID:
-        index -= 1
-    return "/dev/vd" + _letters(index)
-
-
-def _letters(index: int) -> str:
-    """Linux's disk naming: a…z, aa…az, ba… (``sd_format_disk_name``)."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(ord("a") + rest) + name
-    return name
+    return BY_ID_PREFIX + virtio_serial(volume_id)
 
 
 @hookimpl
 def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str | dict[str, str]:
     if role == "system":
         return "/dev/vda"
-    deviceid = volume.get("deviceid")
-    if deviceid is None:
+    if volume.get("deviceid") is None:
         raise ValueError(f"volume {volume.get('id')} has no deviceid: is it attached?")
-    return {"id": virtio_serial(str(volume["id"])), "path": guest_path(deviceid)}
+    return {"id": virtio_serial(str(volume["id"])), "path": by_id_path(str(volume["id"]))}
 
 
 def uses_config_drive(vm: dict[str, Any]) -> bool:
