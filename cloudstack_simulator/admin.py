@@ -33,6 +33,12 @@ def _b64(value: Any) -> Any:
     return value
 
 
+ADMIN_ROUTES = [
+    "GET /_sim/info", "GET /_sim/inventory", "GET /_sim/requests", "GET /_sim/counts", "POST /_sim/reset",
+    "GET /_sim/faults", "POST /_sim/faults", "GET /_sim/guest/<vm id>", "POST /_sim/templates",
+]
+
+
 def handle_admin(sim: Any, method: str, path: str, query: str, body: bytes) -> tuple[int, Any]:
     """Dispatch one admin request to the :class:`~cloudstack_simulator.Simulator`."""
     try:
@@ -43,6 +49,8 @@ def handle_admin(sim: Any, method: str, path: str, query: str, body: bytes) -> t
         return 400, {"error": "body must be a JSON object"}
     route = (method, path.rstrip("/"))
     try:
+        if route == ("GET", "/_sim"):  # the banner's admin URL: say what lives under it
+            return 200, {"routes": ADMIN_ROUTES, "docs": "docs/simulator.md, section 'Admin HTTP API'"}
         if route == ("GET", "/_sim/info"):
             return 200, {"endpoint": sim.endpoint, "api_key": sim.api_key, "secret_key": sim.secret_key}
         if route == ("GET", "/_sim/inventory"):

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from .config import ConfigError
 from .simulator import Simulator
@@ -24,6 +25,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", help="PEM private key")
     p.add_argument("--json", action="store_true", help="print the start-up facts as one JSON line")
     return p
+
+
+def inventory_summary(config: dict[str, Any]) -> dict[str, str]:
+    """What a CPI config for this simulator can name: zones (with hypervisor), offerings, key pairs."""
+    def names(items: Any) -> str:
+        return ", ".join(str(i.get("name")) for i in items or [] if isinstance(i, dict)) or "-"
+
+    zones = ", ".join(f"{z['name']} ({z['hypervisor']})" for z in config.get("zones") or [])
+    return {"zones": zones or "-", "compute offerings": names(config.get("service_offerings")),
+            "disk offerings": names(config.get("disk_offerings")), "ssh key pairs": names(config.get("ssh_keypairs"))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sim:
             facts = {"endpoint": sim.endpoint, "api_key": sim.api_key, "secret_key": sim.secret_key,
-                     "admin": f"{sim.base_url}/_sim/"}
+                     "admin": f"{sim.base_url}/_sim/", **inventory_summary(sim.config)}
             if args.json:
                 print(json.dumps(facts), flush=True)
             else:

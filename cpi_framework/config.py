@@ -76,17 +76,23 @@ def read_config_file(path: Path) -> str:
 
 
 def parse_config_text(text: str, where: str) -> dict[str, Any]:
-    """JSON, or YAML when it is not JSON (YAML is imported only then)."""
+    """JSON, or YAML when it is not JSON (YAML is imported only then); a ``*.json`` file is JSON only."""
     try:
         raw = json.loads(text)
     except RecursionError:
         raise ConfigError(f"config file {where} nests too deeply", path=where) from None
-    except ValueError:
+    except ValueError as json_error:
+        if where.endswith(".json"):  # the release renders cpi.json: YAML's leniency would hide the typo
+            raise ConfigError(f"config file {where} is not valid JSON: {_json_problem(json_error)}",
+                              path=where) from None
         import yaml
 
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
+            if _meant_as_json(text, where):  # the release renders JSON: the JSON parser's words help
+                raise ConfigError(f"config file {where} is not valid JSON: {_json_problem(json_error)}",
+                                  path=where) from None
             raise ConfigError(f"config file {where} is neither valid JSON nor YAML: {_yaml_problem(exc)}",
                               path=where) from None
         except RecursionError:
@@ -94,6 +100,17 @@ def parse_config_text(text: str, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {where} must hold a mapping at the top level", path=where)
     return raw
+
+
+def _meant_as_json(text: str, where: str) -> bool:
+    return text.lstrip()[:1] in {"{", "["}
+
+
+def _json_problem(exc: ValueError) -> str:
+    """``json``'s message and position, without the document (a line may hold a secret)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return str(exc)
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -107,9 +124,31 @@ def validate_config(raw: Mapping[str, Any], where: str) -> Config:
     try:
         config: Config = ConfigSchema().load(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{key}: {msg}" for key, msg in flatten_errors(exc.messages))
+        problems = "; ".join(f"{key}: {msg}{did_you_mean(key) if msg == 'unknown key' else ''}"
+                             for key, msg in flatten_errors(exc.messages))
         raise ConfigError(f"invalid config file {where}: {problems}", path=where, messages=exc.messages) from None
     return replace(config, path=where)
+
+
+def suggest_key(dotted: str) -> str | None:
+    """The known key a misspelled one most likely meant (``cpi.agent.mbuss`` → ``cpi.agent.mbus``)."""
+    import difflib
+
+    *parents, key = dotted.split(".")
+    schema: Schema = ConfigSchema()
+    for parent in parents:
+        field = schema.fields.get(parent)
+        if not isinstance(field, fields.Nested):
+            return None
+        schema = field.schema
+    close = difflib.get_close_matches(key, list(schema.fields), n=1, cutoff=0.75)
+    return ".".join([*parents, close[0]]) if close else None
+
+
+def did_you_mean(dotted: str) -> str:
+    """`` (did you mean 'cpi.agent.mbus'?)`` for a misspelled key, else ``""``."""
+    close = suggest_key(dotted)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:

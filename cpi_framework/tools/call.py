@@ -31,7 +31,7 @@ Examples:
   cloudstack-cpi call has_vm 6f1c...-uuid --config cpi.json
   cloudstack-cpi call create_disk 10240 '{disk_offering: disk-custom}' null --config cpi.json
   cloudstack-cpi call set_vm_metadata VM-CID @metadata.yml --config cpi.json --api-version 2
-Exit status: 0 on a result, 1 on an error response, 2 on a usage error."""
+Exit status: 0 on a result, 1 on an error response, 2 on a usage or config error."""
 
 
 def parse_argument(text: str) -> Any:
@@ -141,6 +141,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
+        from cpi_framework.config import load_config
+
+        load_config(args.config)  # a config error is the operator's to fix: one line and exit 2, as every tool
         request = build_request(args.method, args.args, args.api_version, args.context, args.debug)
         response, _stderr = run_cpi(request, args.config, timeout=args.timeout)
         if args.raw:

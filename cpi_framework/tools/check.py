@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cpi_framework.tools.common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     CloudConfigError,
     az_zones,
     cloud_config_summary,
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from cpi_framework.context import CallContext
 
 STATUSES = ("pass", "warn", "fail", "skip")
+DENIED = 432  # ApiErrorCode.UNSUPPORTED_ACTION_ERROR: the role does not allow the command (ApiServer)
+# Reads the CPI itself makes (services.catalog): a role without them fails deploys too.
+CPI_READS = frozenset({"listZones", "listServiceOfferings", "listDiskOfferings", "listNetworks", "listOsTypes"})
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Checker:
         self.results: list[Result] = []
         self.ctx: CallContext | None = None
         self.capabilities: dict[str, Any] = {}
+        self.config_invalid = False
 
     def add(self, check: str, status: str, message: str, fix: str = "") -> Result:
         result = Result(check, status, message, fix)
@@ -67,6 +72,7 @@ class Checker:
     def find(self, label: str, fix: str, lookup: Callable[..., dict[str, Any]], *args: str,
              suffix: str = "") -> dict[str, Any] | None:
         """A catalogue lookup (services.catalog); a miss becomes a failed line naming what exists."""
+        from cpi_framework.cloudstack import CloudStackError
         from cpi_framework.errors import CloudError
 
         assert self.ctx is not None
@@ -74,13 +80,46 @@ class Checker:
             return lookup(self.ctx, *args)
         except CloudError as exc:
             self.add(label, "fail", f"{exc}{suffix}", fix)
+        except CloudStackError as exc:
+            self.unreadable(label, label, exc)
+        return None
+
+    def read(self, label: str, what: str, command: str, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """``client.list``; a refused read becomes a line saying what could not be checked."""
+        from cpi_framework.cloudstack import CloudStackError
+
+        assert self.ctx is not None
+        try:
+            return self.ctx.client.list(command, params)
+        except CloudStackError as exc:
+            self.unreadable(label, what, exc)
             return None
+
+    def unreadable(self, label: str, what: str, exc: Exception) -> Result:
+        """What could not be checked, why, and the role permission that would let ``check`` read it.
+
+        A denied read the CPI needs too is a failure (deploys fail the same way); one only
+        ``check`` makes is a warning.
+        """
+        command = getattr(exc, "command", None) or "the command"
+        if getattr(exc, "errorcode", None) == DENIED:
+            needed = command in CPI_READS
+            fix = f"allow {command} in the account's role (CloudStack: Roles → the account's role → Rules)"
+            fix += (": the CPI calls it too, deploys fail without it" if needed
+                    else " so check can verify this; the CPI itself does not need it")
+            return self.add(label, "fail" if needed else "warn",
+                            f"could not check {what}: the account's role may not call {command} "
+                            f"(CloudStack error {DENIED})", fix)
+        return self.add(label, "warn", f"could not check {what}: {exc}",
+                        "run check again; if it persists, the cloud's management server log says why")
 
     @property
     def failed(self) -> bool:
         return any(r.status == "fail" for r in self.results)
 
     def run(self) -> list[Result]:
+        from cpi_framework.cloudstack import CloudStackError
+
         config = self.check_config()
         cloud = self.check_cloud_config_file()
         if config is None:
@@ -101,6 +140,8 @@ class Checker:
                 self.check_cloud_config(cloud, zone)
             self.check_template_upload(config)
             self.report_throttling()
+        except CloudStackError as exc:  # a read no line guards: still a line, never a traceback
+            self.unreadable("cloud", "the rest of the cloud", exc)
         finally:
             self.ctx.close()
         return self.results
@@ -108,15 +149,17 @@ class Checker:
     # -- config ------------------------------------------------------------------------------
 
     def check_config(self) -> Config | None:
-        from cpi_framework.config import flatten_errors, load_config
+        from cpi_framework.config import did_you_mean, flatten_errors, load_config
         from cpi_framework.errors import ConfigError
 
         try:
             config = load_config(self.config_path)
         except ConfigError as exc:
+            self.config_invalid = True
             if isinstance(exc.messages, dict):
                 for key, text in flatten_errors(exc.messages):
-                    self.add("config", "fail", f"{self.config_path}: {key}: {text}", _config_fix(key, text))
+                    hint = did_you_mean(key) if text == "unknown key" else ""
+                    self.add("config", "fail", f"{self.config_path}: {key}: {text}{hint}", _config_fix(key, text))
             else:
                 self.add("config", "fail", str(exc), "fix the file (JSON or YAML holding the job's properties)")
             return None
@@ -190,9 +233,17 @@ class Checker:
                      "set cloudstack.api_key and cloudstack.secret_access_key to a key pair of an enabled user "
                      "(CloudStack UI: Accounts → user → Generate keys); also check this host's clock")
             return False
-        except (ApiError, CloudStackError) as exc:
+        except ApiError as exc:
             self.add("endpoint", "pass", f"{cs.endpoint} answers{_tls_note(cs)}")
+            if exc.errorcode == DENIED:  # the keys are proven by the next read, which signs the same way
+                self.unreadable("keys", "the keys and the CloudStack version", exc)
+                self.capabilities = {"denied": True}
+                return True
             self.add("keys", "fail", f"listCapabilities failed: {exc}", "the account's role must allow read commands")
+            return False
+        except CloudStackError as exc:
+            self.add("endpoint", "fail", f"listCapabilities failed: {exc}",
+                     "check cloudstack.endpoint and the cloud's management server")
             return False
         self.add("endpoint", "pass", f"{cs.endpoint} answers{_tls_note(cs)}",
                  "" if cs.endpoint.startswith("https://") else "plain HTTP: prefer an https:// endpoint")
@@ -211,7 +262,11 @@ class Checker:
         if zone is None:
             return None
         wanted = self.ctx.plugins.cloudstack_type
-        kinds = sorted({h.get("name", "") for h in self.ctx.client.list("listHypervisors", {"zoneid": zone["id"]})})
+        hypervisors = self.read(label, f"which hypervisor zone '{name}' runs", "listHypervisors",
+                                {"zoneid": zone["id"]})
+        if hypervisors is None:
+            return zone
+        kinds = sorted({h.get("name", "") for h in hypervisors})
         if kinds and wanted not in kinds:
             plugin = self.ctx.config.cloudstack.hypervisor
             self.add(label, "fail", f"zone '{name}' runs {', '.join(kinds)}, but plugin '{plugin}' deploys {wanted}",
@@ -333,8 +388,11 @@ class Checker:
         try:
             apis = self.ctx.client.list("listApis", {"name": command})
         except ApiError as exc:
-            self.add("template upload", "warn", f"cannot tell whether {command} is allowed (listApis: "
-                     f"{exc.errortext})", "ask the cloud admin whether the account's role allows it")
+            if exc.errorcode == DENIED:
+                self.unreadable("template upload", f"whether the role allows {command}", exc)
+            else:
+                self.add("template upload", "warn", f"cannot tell whether {command} is allowed (listApis: "
+                         f"{exc.errortext})", "ask the cloud admin whether the account's role allows it")
             apis = None
         if apis is not None and not any(a.get("name") == command for a in apis):
             other = "url" if mode == "direct" else "direct"
@@ -342,6 +400,8 @@ class Checker:
                      f"(stemcell_upload_mode {mode})", f"ask for the permission, or try stemcell_upload_mode {other}")
             return
         limits = self._limits()
+        if limits is None:
+            return
         if limits.get("4") == 0 or limits.get("11") == 0:
             which = "template" if limits.get("4") == 0 else "secondary storage"
             self.add("template upload", "fail", f"the account's {which} limit is 0",
@@ -355,20 +415,26 @@ class Checker:
             left = "unlimited" if limits.get("4", -1) < 0 else f"limit {limits['4']}"
             self.add("template upload", "pass", f"{command} allowed ({mode} mode), templates {left}")
 
-    def _limits(self) -> dict[str, int]:
+    def _limits(self) -> dict[str, int] | None:
+        """The account's limits by resource type; ``{}`` when unknown, None when a line says so."""
         from cpi_framework.cloudstack import ApiError
 
         assert self.ctx is not None
         try:
             rows = self.ctx.client.list("listResourceLimits", {})
-        except ApiError:
+        except ApiError as exc:
+            if exc.errorcode == DENIED:
+                self.unreadable("template upload", "the account's template and storage limits", exc)
+                return None
             return {}
         return {str(r.get("resourcetype")): int(r.get("max", -1)) for r in rows if r.get("max") is not None}
 
     def report_throttling(self) -> None:
         caps = self.capabilities
         limit, interval = caps.get("apilimitmax"), caps.get("apilimitinterval")
-        if limit is None:
+        if caps.get("denied"):
+            self.add("api limits", "skip", "unknown: listCapabilities was refused (see keys)")
+        elif limit is None:
             self.add("api limits", "skip", "the cloud does not report API throttling (listCapabilities)")
         elif int(limit) <= 0:
             self.add("api limits", "pass", "API throttling is off")
@@ -385,7 +451,13 @@ class Checker:
 
 def _config_fix(key: str, text: str) -> str:
     if text == "unknown key":
-        return f"remove '{key}' (keys of the seed's Java daemon are not used) or fix its spelling"
+        from cpi_framework.config import suggest_key
+
+        close = suggest_key(key)
+        if close:
+            return f"rename it to '{close}'"
+        return (f"remove '{key}' or fix its spelling (the WebDAV keys of the Java CloudStack CPI, "
+                "bosh-cloudstack-cpi-core, such as cpi.webdav_*, are not used)")
     if text == "missing required key":
         return f"set '{key}'"
     return f"fix the value of '{key}'"
@@ -439,7 +511,8 @@ def main(argv: list[str]) -> int:
         "check", "Validate the CPI config, then the CloudStack cloud it points at (read-only).",
         parents=[common_options()],
         epilog="Each line is PASS, WARN, FAIL or SKIP; failures and warnings say how to fix them.\n"
-               "Exit status: 0 when nothing failed, 1 when a check failed, 2 on a usage error.",
+               "Exit status: 0 when nothing failed, 1 when a check failed, 2 on a usage error or an\n"
+               "invalid config file (each problem is its own FAIL line).",
     )
     parser.add_argument("--cloud-config", metavar="PATH",
                         help="a BOSH cloud-config (YAML) whose AZs, VM/disk types and networks are checked too")
@@ -452,6 +525,8 @@ def main(argv: list[str]) -> int:
             print_json({"ok": not checker.failed, "checks": [asdict(r) for r in results]})
         else:
             render(results)
+        if checker.config_invalid:
+            return EXIT_USAGE
         return EXIT_FAILED if checker.failed else EXIT_OK
 
     return run_tool(body)

@@ -40,7 +40,7 @@ Examples:
   cloudstack-cpi stemcell upload stemcell.tgz --config cpi.json --tag team=platform --json
 
 Exit status: 0 when the stemcell is registered, 1 when the CPI reports an error, 2 on a
-usage error or an unreadable tarball."""
+usage or config error or an unreadable tarball."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,8 +295,9 @@ def run_create_stemcell(config: str, request: dict[str, Any], progress: Progress
 def upload_command(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.tarball):
         raise ToolError(f"no such stemcell tarball: {args.tarball}")
-    if not os.path.isfile(args.config):
-        raise ToolError(f"no such config file: {args.config}")
+    from cpi_framework.config import load_config
+
+    load_config(args.config)  # a config error: one line and exit 2 before anything is read or uploaded
     tags = _parse_tags(args.tag)
     progress = Progress(sys.stderr)
     started = time.monotonic()

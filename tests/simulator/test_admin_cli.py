@@ -88,6 +88,10 @@ def test_cli_runs_until_sigterm(tmp_path: Path) -> None:
         assert facts["api_key"] == "sim-api-key" and facts["secret_key"] == "sim-secret~key/+="
         r = requests.get(facts["endpoint"].replace("/client/api", "/_sim/info"), timeout=5)
         assert r.json()["endpoint"] == facts["endpoint"]
+        index = requests.get(facts["admin"], timeout=5)  # the banner's admin URL answers, naming its routes
+        assert index.status_code == 200 and "GET /_sim/inventory" in index.json()["routes"]
+        assert "zone-xen (XenServer)" in facts["zones"] and "small" in facts["compute offerings"]
+        assert "disk-custom" in facts["disk offerings"] and facts["ssh key pairs"] == "bosh-key"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -103,6 +107,23 @@ def test_cli_main_bad_config_returns_2(tmp_path: Path, capsys) -> None:
     bad.write_text("nope: 1\n")
     assert main(["--config", str(bad), "--port", "0"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.yml", "zones: [\n", "is not valid YAML"),
+    ("bad.json", "{bad", "is not valid JSON: Expecting property name"),
+    ("absent.yml", None, "cannot read"),
+])
+def test_cli_malformed_or_missing_config_is_one_line_and_2(tmp_path: Path, name: str, text: str | None,
+                                                           message: str) -> None:
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "cloudstack_simulator", "--config", str(path), "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_tls_with_test_ca(tmp_path: Path) -> None:
