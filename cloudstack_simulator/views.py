@@ -38,6 +38,8 @@ def service_offering_view(st: State, o: m.ServiceOffering) -> dict[str, Any]:
     out: dict[str, Any] = {"id": o.id, "name": o.name, "displaytext": o.displaytext}
     if not o.customized:
         out.update(cpunumber=o.cpunumber, cpuspeed=o.cpuspeed, memory=o.memory)
+    elif o.cpuspeed is not None:  # "custom constrained": the speed is fixed and shown
+        out["cpuspeed"] = o.cpuspeed
     out.update(created=o.created, storagetype="shared", offerha=False, limitcpuuse=False,
                isvolatile=False, issystem=False, defaultuse=False, iscustomized=o.customized,
                networkrate=200, tags="", dynamicscalingenabled=True, hasannotations=False)

@@ -71,7 +71,15 @@ def plan_nics(ctx: CallContext, zone_id: str, networks: dict[str, dict[str, Any]
     nics.sort(key=lambda n: (bool(n.spec["cloud_properties"].get("undiscoverable")), not serves_user_data(n.network),
                              not _has_default_gateway(n.spec), n.name))
     if nics and not serves_user_data(nics[0].network):
-        ctx.log.warning("no network of this VM offers the UserData service; the agent may not find its settings")
+        # The server refuses a key-pair deploy when the default NIC's network lacks UserData
+        # (UserVmManagerImpl.createVirtualMachine) and answers updateVirtualMachine userdata with 530
+        # "Failed to reset userdata…" when no NIC has it: fail before creating anything.
+        names = ", ".join(f"networks.{n.name}.cloud_properties.name = '{n.network.get('name')}'" for n in nics)
+        raise CpiError(
+            f"Invalid networks: no network of this VM offers CloudStack's UserData service ({names}), so the "
+            "agent could not receive its settings and CloudStack refuses a key-pair deploy there; use a network "
+            "whose offering includes UserData (VirtualRouter or ConfigDrive provider)"
+        )
     return nics
 
 

@@ -186,8 +186,10 @@ class VmBuild:
                     f"customised offering and needs cpu and ram (got cpu = {vm_type.get('cpu')}, ram = "
                     f"{vm_type.get('ram')})"
                 )
-            details = {"cpuNumber": str(vm_type["cpu"]), "memory": str(vm_type["ram"]),
-                       "cpuSpeed": str(vm_type.get("cpu_speed") or offering.get("cpuspeed") or 2000)}
+            details = {"cpuNumber": str(vm_type["cpu"]), "memory": str(vm_type["ram"])}
+            speed = _custom_cpu_speed(vm_type, offering)
+            if speed is not None:
+                details["cpuSpeed"] = speed
         elif vm_type.get("cpu") or vm_type.get("ram"):
             ctx.log.warning("compute offering '%s' is not customised: cloud_properties cpu/ram are ignored",
                             offering.get("name"))
@@ -300,6 +302,27 @@ class VmBuild:
         for problem in problems:
             ctx.log.error("cleanup after failed create_vm: %s", problem)
         return problems
+
+
+def _custom_cpu_speed(vm_type: dict[str, Any], offering: dict[str, Any]) -> str | None:
+    """The ``cpuSpeed`` detail for a customised offering, or None when it must not be sent.
+
+    ``UserVmManagerImpl.validateCustomParameters`` requires ``cpuSpeed`` when the offering has no
+    speed, and refuses it ("The cpu speed of this offering id:… is not customizable") when the
+    offering fixes one, as "custom constrained" offerings do (listed ``iscustomized`` with a
+    ``cpuspeed``).
+    """
+    wanted = vm_type.get("cpu_speed")
+    fixed = offering.get("cpuspeed")
+    if not fixed:
+        return str(wanted or 2000)
+    if wanted and int(wanted) != int(fixed):
+        raise CpiError(
+            f"Invalid VM cloud_properties: cpu_speed = {wanted} but compute_offering = "
+            f"'{vm_type['compute_offering']}' fixes the CPU speed at {fixed} MHz; remove cpu_speed or use an "
+            "offering whose CPU speed is customisable"
+        )
+    return None
 
 
 def _transient(exc: BaseException) -> bool:

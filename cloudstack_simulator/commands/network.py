@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import models as m
 from .. import views
-from ..errors import ApiError, param_error
+from ..errors import ApiError, param_error, runtime_error
 from ..params import Params
 from ..state import now_str
 from . import Ctx, command
@@ -137,10 +137,14 @@ def enable_static_nat(ctx: Ctx, p: Params) -> dict[str, Any]:
 @command("disableStaticNat", is_async=True)
 def disable_static_nat(ctx: Ctx, p: Params) -> dict[str, Any]:
     ip = ctx.entity(p, "ipaddressid", "publicip", required=True)
-    if ip.static_nat_vm_id is None:
-        raise param_error("Specified IP address id is not associated with any vm Id")
 
     def run() -> dict[str, Any]:
+        # RulesManagerImpl.disableStaticNat(long ipId) (4.x): checked when the job runs, not at
+        # submission; the job dispatcher turns the InvalidParameterValueException into errorcode
+        # 530 (a recorded 4.x answer: jobstatus 2, jobresultcode 530, this text). Reached when the
+        # NAT was released by someone else, or by an earlier, interrupted delete_vm.
+        if ip.static_nat_vm_id is None:
+            raise runtime_error("Specified IP address id is not associated with any vm Id")
         ip.static_nat_vm_id = ip.vm_guest_ip = None
         return {"success": True}
 

@@ -49,3 +49,8 @@ def boot(ctx: Ctx, vm: m.VirtualMachine) -> None:
     vm.boots += 1
     disks = sorted((v for v in ctx.st.live("volume") if v.vm_id == vm.id), key=lambda v: v.deviceid or 0)
     vm.guest_disk_names = {v.id: i for i, v in enumerate(disks)}
+
+
+def has_user_data_service(ctx: Ctx, net: m.Network) -> bool:
+    """Whether the network's offering provides the UserData service (VirtualRouter or ConfigDrive)."""
+    return ctx.st.get("networkoffering", net.offering_id, True).userdata_provider is not None

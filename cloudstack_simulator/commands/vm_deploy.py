@@ -14,7 +14,7 @@ from ..errors import ApiError, invalid_uuid, param_error
 from ..params import Params
 from ..state import now_str
 from . import Ctx, command
-from .vm_common import boot, validate_userdata
+from .vm_common import boot, has_user_data_service, validate_userdata
 
 _HOSTNAME = re.compile(r"^(?!-)(?![0-9])[A-Za-z0-9-]{1,63}(?<!-)$")
 _NETWORK_DOMAIN = "cs1cloud.internal"
@@ -77,11 +77,49 @@ def _compute(ctx: Ctx, p: Params, so: m.ServiceOffering) -> tuple[int, int, int,
         if not all(k in low for k in ("cpunumber", "memory")):
             raise param_error("Need to specify custom parameter values cpu, cpu speed and memory when "
                               "using custom offering")
+        _validate_custom_speed(so, low)
         try:
-            return int(low["cpunumber"]), int(low.get("cpuspeed", 1000)), int(low["memory"]), details
+            return int(low["cpunumber"]), int(low.get("cpuspeed") or so.cpuspeed), int(low["memory"]), details
         except ValueError:
             raise param_error("Invalid cpuNumber/cpuSpeed/memory detail value") from None
     return int(so.cpunumber or 1), int(so.cpuspeed or 1000), int(so.memory or 512), details
+
+
+def _validate_custom_speed(so: m.ServiceOffering, low: dict[str, str]) -> None:
+    """``UserVmManagerImpl.validateCustomParameters`` (4.x, create phase, 431), CPU speed part.
+
+    An offering without a speed needs a positive ``cpuSpeed``; one that fixes its speed (a
+    "custom constrained" offering: ``iscustomized`` with ``cpuspeed``) refuses the detail, as
+    ``ServiceOfferingVO.isCustomCpuSpeedSupported`` (customised and no speed) is false for it.
+    """
+    speed = low.get("cpuspeed")
+    if so.cpuspeed is None:
+        try:
+            ok = speed is not None and int(speed) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise param_error(f"Invalid cpu speed value, specify a value between 1 and {2**31 - 1}")
+    elif speed is not None:
+        raise param_error(f"The cpu speed of this offering id:{so.id} is not customizable. This is predefined in "
+                          "the template.")
+
+
+def _check_default_network_user_data(ctx: Ctx, net: m.Network, userdata: str | None, keypairs: list[str],
+                                     tpl: m.Template) -> None:
+    """``UserVmManagerImpl.createVirtualMachine`` (4.x, create phase, 431): user data, an SSH key pair
+    or a password-enabled template need the UserData service on the **default** network.
+    The password text is the server's (quoted in operators' reports); the other two follow it
+    (modelled, same sentence shape)."""
+    if has_user_data_service(ctx, net):
+        return
+    where = f"there is no support for UserData service in the default network {net.name}/{net.id}"
+    if userdata:
+        raise param_error(f"Unable to deploy VM as UserData is provided while deploying the VM, but {where}")
+    if keypairs:
+        raise param_error(f"Unable to deploy VM as SSH keypair is provided while deploying the VM, but {where}")
+    if tpl.passwordenabled:
+        raise param_error(f"Unable to deploy VM as template {tpl.id} is password enabled, but {where}")
 
 
 @command("deployVirtualMachine", is_async=True)
@@ -109,6 +147,7 @@ def deploy(ctx: Ctx, p: Params) -> dict[str, Any]:
     groups = _affinity_groups(ctx, p)
     userdata = validate_userdata(ctx, p.req("userdata")) if p.str("userdata") else None
     pairs = _resolve_networks(ctx, p, zone)
+    _check_default_network_user_data(ctx, pairs[0][0], userdata, keypairs, tpl)
     data_offering = ctx.entity(p, "diskofferingid", "diskoffering")
     # UserVmManagerImpl.resourceLimitCheck and the volume checks run in the create phase: immediate 535.
     limits.check(st, "user_vm")

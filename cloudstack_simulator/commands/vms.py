@@ -9,10 +9,10 @@ from typing import Any
 
 from .. import models as m
 from .. import views
-from ..errors import ApiError, param_error
+from ..errors import ApiError, param_error, runtime_error
 from ..params import Params
 from . import Ctx, command
-from .vm_common import boot, get_vm, validate_userdata
+from .vm_common import boot, get_vm, has_user_data_service, validate_userdata
 
 
 def expunge(ctx: Ctx, vm: m.VirtualMachine) -> None:
@@ -139,7 +139,13 @@ def update(ctx: Ctx, p: Params) -> dict[str, Any]:
     if p.str("displayname") is not None:
         vm.displayname = p.req("displayname")
     if p.str("userdata"):
-        vm.userdata = validate_userdata(ctx, p.req("userdata"))
+        userdata = validate_userdata(ctx, p.req("userdata"))
+        # UserVmManagerImpl.updateVirtualMachine -> updateUserData (4.x): every NIC's network is
+        # asked to save the user data; when none provides the UserData service the result is a
+        # CloudRuntimeException, i.e. 530 (text masked for non-root-admin accounts, see app.py).
+        if not any(has_user_data_service(ctx, ctx.st.get("network", n.network_id, True)) for n in vm.nics):
+            raise runtime_error("Failed to reset userdata for the virtual machine ")
+        vm.userdata = userdata
     details = p.details()
     if details:
         vm.details.update(details)

@@ -124,12 +124,22 @@ def release_static_nat(ctx: CallContext, vm: dict[str, Any]) -> None:
             "disableStaticNat", {"ipaddressid": ip_id}, timeout=ctx.timeout("delete_vm"), operation="delete_vm"
         )
     except CloudStackError as exc:
-        text = str(getattr(exc, "errortext", None) or exc).lower()
-        if _already_gone(exc) or ("static nat" in text and ("not enabled" in text or "not static nat" in text)):
+        if _already_gone(exc) or _nat_already_released(exc):
             ctx.log.info("static NAT of %s on VM %s already released: %s", vm.get("publicip"), vm["id"], exc)
             return
         raise
     ctx.log.info("released static NAT %s from VM %s", vm.get("publicip"), vm["id"])
+
+
+def _nat_already_released(exc: Exception) -> bool:
+    """The server's ways of saying the IP has no static NAT (any more): done, not a failure.
+
+    ``RulesManagerImpl.disableStaticNat`` answers "Specified IP address id is not associated
+    with any vm Id" (a failed job, errorcode 530) when another call already released it.
+    """
+    text = str(getattr(exc, "errortext", None) or exc).lower()
+    return "not associated with any vm" in text or (
+        "static nat" in text and ("not enabled" in text or "not static nat" in text))
 
 
 def stop_vm(ctx: CallContext, vm: dict[str, Any]) -> None:

@@ -105,7 +105,12 @@ def test_network_without_user_data_service(cs) -> None:
     net = cs.one("listNetworks", "network", zoneid=zone, name="bosh-nouserdata-net")
     assert "UserData" not in {s["name"] for s in net["service"]}
     assert net["networkofferingname"] == "bosh-isolated-nouserdata"
-    vm = cs.deploy(networkids=net["id"], userdata="eyJhIjogMX0=")
+    status, text = cs.error("deployVirtualMachine", "POST", zoneid=zone, serviceofferingid=cs.offering(),
+                            templateid=cs.template(zone), networkids=net["id"], userdata="eyJhIjogMX0=")
+    assert status == 431 and "no support for UserData service in the default network bosh-nouserdata-net" in text
+    vm = cs.deploy(networkids=net["id"])
+    assert cs.error("updateVirtualMachine", "POST", id=vm["id"], userdata="eyJhIjogMX0=") == (
+        530, "Failed to reset userdata for the virtual machine ")
     view = cs.sim.guest_view(vm["id"])
     assert view["user_data"] is None and view["user_data_source"] is None and view["metadata"] == {}
     assert view["config_drive"] is None
