@@ -8,6 +8,7 @@ may do next (retry, read back state, fix the config)::
         + ConnectTimeout                the connection was never made (the request was not sent)
         + ReadTimeout                   sent, no answer in time (a mutation may have happened)
         + TLSError                      certificate verification failed (hint: cloudstack.ca_cert)
+          + NotTLSError                 an https:// endpoint whose server answered in plain HTTP
       x ApiError                        the API answered an error: .http_status .errorcode
         |                               .cserrorcode .errortext, .is_not_found
         + AuthenticationError           401: bad key/signature, expired signature, disabled key
@@ -35,6 +36,7 @@ __all__ = [
     "ConnectTimeout",
     "ParameterError",
     "ReadTimeout",
+    "NotTLSError",
     "TLSError",
     "Throttled",
     "TransportError",
@@ -90,6 +92,10 @@ class ReadTimeout(TransportError):
 
 class TLSError(TransportError):
     """The server certificate could not be verified (self-signed or private CA)."""
+
+
+class NotTLSError(TLSError):
+    """An ``https://`` endpoint whose server speaks plain HTTP: no certificate is involved."""
 
 
 class ApiError(CloudStackError):

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .errors import CloudStackError, ConnectTimeout, ReadTimeout, Throttled, TLSError, TransportError
+from .errors import CloudStackError, ConnectTimeout, NotTLSError, ReadTimeout, Throttled, TLSError, TransportError
 from .params import is_read_only, redact_params, scrub
 from .responses import is_transient, parse_response
 from .settings import ClientSettings, RequestStats
@@ -202,13 +202,7 @@ class Transport:
         unknown = "" if read_only or not_sent else f"; {command} may or may not have taken effect"
         s = self.settings
         if isinstance(exc, requests.exceptions.SSLError):
-            what = "certificate verification failed" if "CERTIFICATE_VERIFY_FAILED" in raw else "handshake failed"
-            return TLSError(
-                f"{command}: TLS {what} for {where}: {reason}; if the server uses a self-signed or "
-                "private CA certificate, set cloudstack.ca_cert to that CA (PEM)",
-                command=command,
-                endpoint=where,
-            )
+            return _tls_error(command, where, exc, raw)
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return ConnectTimeout(
                 f"{command}: could not connect to {where} within {s.connect_timeout:g}s",
@@ -225,6 +219,57 @@ class Transport:
             return TransportError(f"{command}: proxy error reaching {where}: {reason}", command=command, endpoint=where)
         kind = "connection to" if isinstance(exc, requests.exceptions.ConnectionError) else "request to"
         return TransportError(f"{command}: {kind} {where} failed: {reason}{unknown}", command=command, endpoint=where)
+
+
+# OpenSSL's reasons when the peer's first bytes are not a TLS record: a plain-HTTP answer
+# ("HTTP/1.1 400") read as a record header (1.1: WRONG_VERSION_NUMBER; 3.x may also say
+# "record layer failure" or "packet length too long").
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
+
+
+_BAD_CA = ("NO_CERTIFICATE_OR_CRL_FOUND", "PEM_LIB", "NO_START_LINE", "BAD_BASE64_DECODE")
+
+
+def _ssl_cause(exc: BaseException) -> Any:
+    """The ``ssl.SSLError`` under requests' and urllib3's wrappers (args, ``reason``, chaining)."""
+    import ssl
+
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            return item
+        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return None
+
+
+def _tls_error(command: str, where: str, exc: BaseException, raw: str) -> TLSError:
+    """Name the real cause in the operator's words, without the transport library's internals."""
+    import ssl
+
+    cause = _ssl_cause(exc)
+    reason = str(getattr(cause, "reason", "") or "").upper()
+    if any(marker in reason or marker.replace("_", " ").lower() in raw.lower() for marker in _NOT_TLS):
+        return NotTLSError(
+            f"{command}: {where} is an https:// endpoint, but the server there answered in plain HTTP, "
+            "not TLS; use http:// if the server has no TLS, or the port on which it serves HTTPS",
+            command=command, endpoint=where)
+    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in raw:
+        detail = getattr(cause, "verify_message", None) or "the server's certificate is not trusted"
+        return TLSError(
+            f"{command}: TLS certificate verification failed for {where}: {detail}; if the server uses a "
+            "self-signed or private CA certificate, set cloudstack.ca_cert to that CA (PEM)",
+            command=command, endpoint=where)
+    detail = str(getattr(cause, "reason", None) or "").replace("_", " ").lower() or "no details"
+    if reason in _BAD_CA or "PEM" in str(cause):  # raised while loading the CA file, before any connection
+        return TLSError(f"{command}: cloudstack.ca_cert holds no usable PEM CA certificate ({detail}); put the "
+                        "PEM text (-----BEGIN CERTIFICATE-----…) of the CA that signed the server's certificate there",
+                        command=command, endpoint=where)
+    return TLSError(f"{command}: TLS handshake with {where} failed ({detail})", command=command, endpoint=where)
 
 
 class _SignedUrlFilter(logging.Filter):

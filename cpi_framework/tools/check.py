@@ -204,6 +204,7 @@ class Checker:
             ApiError,
             AuthenticationError,
             CloudStackError,
+            NotTLSError,
             TLSError,
             TransportError,
             UnexpectedResponse,
@@ -213,11 +214,16 @@ class Checker:
         cs = self.ctx.config.cloudstack
         try:
             self.capabilities = self.ctx.client.call("listCapabilities").get("capability") or {}
+        except NotTLSError:
+            self.add("endpoint", "fail", f"{cs.endpoint} does not speak TLS: the server answered in plain HTTP",
+                     "use an http:// endpoint if the server has no TLS, or the https:// URL of the port that serves "
+                     "TLS (often 8443, or 443 behind a proxy); cloudstack.ca_cert does not help here")
+            return False
         except TLSError as exc:
             fix = ("put the CA certificate (PEM) of the endpoint in cloudstack.ca_cert" if not cs.ca_cert else
                    "cloudstack.ca_cert does not verify this server's certificate: use the CA that signed it, and "
                    "check that the certificate names the endpoint's host")
-            self.add("endpoint", "fail", f"TLS verification failed for {cs.endpoint}: {exc}", fix)
+            self.add("endpoint", "fail", str(exc).partition(": ")[2] or str(exc), fix)
             return False
         except UnexpectedResponse as exc:
             self.add("endpoint", "fail", str(exc), "cloudstack.endpoint must be the API URL, e.g. "

@@ -112,3 +112,26 @@ def test_certificate_failure_is_permanent(https_sim, tmp_path):
     _tls_failure(result)
     assert result.error["ok_to_retry"] is False
     assert "retry" not in result.stderr
+
+
+LIBRARY_INTERNALS = ("_ssl.c", "HTTPSConnectionPool", "Max retries", "urllib3", "SSLError(", "Caused by")
+
+
+def test_https_endpoint_on_a_plain_http_server_names_the_real_cause(tmp_path):
+    """Not a trust problem: no certificate is involved, so no ca_cert advice (issue 19 item 6)."""
+    with Simulator() as plain:
+        result = _call(plain, tmp_path, "has_vm", VM_UUID,
+                       endpoint=plain.endpoint.replace("http://", "https://"))
+    message = result.error["message"]
+    assert "answered in plain HTTP, not TLS" in message and "use http://" in message
+    assert "ca_cert" not in message and "certificate" not in message
+    assert not any(noise in message for noise in LIBRARY_INTERNALS), message
+    assert result.error["ok_to_retry"] is False
+
+
+def test_certificate_failures_carry_no_transport_internals(https_sim, pki, tmp_path):
+    for ca_cert in (None, pki["other_ca"].read_text()):
+        extra = {"ca_cert": ca_cert} if ca_cert else {}
+        message = _tls_failure(_call(https_sim, tmp_path, "has_vm", VM_UUID, **extra))
+        assert "certificate verification failed" in message and "cloudstack.ca_cert" in message
+        assert not any(noise in message for noise in LIBRARY_INTERNALS), message

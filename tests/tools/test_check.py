@@ -105,6 +105,16 @@ def test_unreachable_endpoint(capsys, simulator, tmp_path):
     assert "cannot reach" in failures(report)["endpoint"]["message"]
 
 
+def test_https_endpoint_on_a_plain_http_server_is_not_called_a_trust_problem(capsys, simulator, tmp_path):
+    config = make_cpi_config(simulator, "xen", tmp_path, cloudstack={
+        "endpoint": simulator.endpoint.replace("http://", "https://"), "connect_timeout": 5})
+    code, report = run_check(capsys, config)
+    assert code == 1
+    endpoint = failures(report)["endpoint"]
+    assert "does not speak TLS" in endpoint["message"] and "plain HTTP" in endpoint["message"]
+    assert "http://" in endpoint["fix"] and "does not help" in endpoint["fix"]
+
+
 def test_wrong_zone_lists_available_zones(capsys, simulator, tmp_path):
     config = make_cpi_config(simulator, "xen", tmp_path, cloudstack={"default_zone": "zone-nowhere"})
     code, report = run_check(capsys, config)
@@ -247,7 +257,7 @@ class TestTls:
         code, report = run_check(capsys, self.config(tls_sim, tmp_path, None))
         assert code == 1
         endpoint = failures(report)["endpoint"]
-        assert "TLS verification failed" in endpoint["message"]
+        assert "certificate verification failed" in endpoint["message"]
         assert "cloudstack.ca_cert" in endpoint["fix"]
 
     def test_wrong_ca_cert(self, capsys, tls_sim, pki, tmp_path):
