@@ -54,6 +54,7 @@ class Core:
         self.jobs = JobManager(self.st.account_id, self.st.user_id)
         self.faults = Faults()
         self.base_url = ""
+        self.upload_base = ""
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
 
@@ -107,7 +108,7 @@ class Core:
             with self.st.lock:
                 self.jobs.advance()
                 advance_templates(self.st)
-                ctx = Ctx(self.st, self.jobs, self.faults, command, method, self.base_url)
+                ctx = Ctx(self.st, self.jobs, self.faults, command, method, self.base_url, self.upload_base)
                 known = {k: v for k, v in params.items() if self.st.profile.knows_param(command, k)}
                 body = cmd.handler(ctx, Params(_short_name(cmd.response_name), known))
             return self._ok(cmd.response_name, body, wants_json)

@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     p.add_argument("--tls-cert", help="PEM certificate (serve HTTPS)")
     p.add_argument("--tls-key", help="PEM private key")
+    p.add_argument("--upload-tls-cert", help="PEM certificate of the upload host (the SSVM; default: --tls-cert)")
+    p.add_argument("--upload-tls-key", help="PEM private key of the upload host")
     p.add_argument("--json", action="store_true", help="print the start-up facts as one JSON line")
     return p
 
@@ -42,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("--tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if bool(args.upload_tls_cert) != bool(args.upload_tls_key):
+        print("--upload-tls-cert and --upload-tls-key go together", file=sys.stderr)
+        return 2
     tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    upload_tls = (args.upload_tls_cert, args.upload_tls_key) if args.upload_tls_cert else None
     try:
-        sim = Simulator(config=args.config, host=args.host, port=args.port, tls=tls)
+        sim = Simulator(config=args.config, host=args.host, port=args.port, tls=tls, upload_tls=upload_tls)
     except (ConfigError, OSError) as err:
         print(f"cloudstack simulator: {err}", file=sys.stderr)
         return 2
@@ -57,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sim:
             facts = {"endpoint": sim.endpoint, "api_key": sim.api_key, "secret_key": sim.secret_key,
-                     "admin": f"{sim.base_url}/_sim/", **inventory_summary(sim.config)}
+                     "admin": f"{sim.base_url}/_sim/", "upload": f"{sim.upload_base}/upload/",
+                     **inventory_summary(sim.config)}
             if args.json:
                 print(json.dumps(facts), flush=True)
             else:

@@ -29,7 +29,8 @@ _SECTIONS = {
     "api": {"page_size", "userdata_max_length", "get_userdata_limit", "enforce_post_and_timestamps",
             "throttle_rps", "unknown_uuid", "allow_user_expunge_recover_vm",
             "allow_user_view_destroyed_vm"},
-    "templates": {"ready_delay", "upload_validity", "check_content", "allow_download_hosts"},
+    "templates": {"ready_delay", "upload_validity", "check_content", "allow_download_hosts", "upload_host",
+                  "ssl_cert_domain", "max_upload_size_gb"},
     "role": {"name", "type", "denied_commands"},
     "resource_limits": set(LIMIT_NAMES),
 }

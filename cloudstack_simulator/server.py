@@ -26,8 +26,11 @@ class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], core: Core, sim: Any, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, addr: tuple[str, int], core: Core, sim: Any, tls: ssl.SSLContext | None,
+                 role: str = "api") -> None:
         self.core, self.sim, self.tls = core, sim, tls
+        self.role = role
+        """``api`` (the management server: ``/client/api``, ``/_sim/``) or ``upload`` (the SSVM: ``/upload/``)."""
         super().__init__(addr, _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -77,10 +80,14 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         try:
-            if path == "/client/api":
+            if self.server.role == "upload":
+                if path.startswith("/upload/") and method == "POST":
+                    self._upload(path[len("/upload/"):])
+                else:  # HttpUploadServerHandler: "only post requests are allowed"; no API on the SSVM
+                    self._read_body()
+                    self._send(404, b"Not Found", "text/plain")
+            elif path == "/client/api":
                 self._api(method, parts.query)
-            elif path.startswith("/upload/") and method == "POST":
-                self._upload(path[len("/upload/"):])
             elif path.startswith("/_sim/"):
                 body = self._read_body()
                 status, payload = handle_admin(self.server.sim, method, path, parts.query, body)

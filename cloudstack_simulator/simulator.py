@@ -23,36 +23,58 @@ class Simulator:
     ``config``: ``None`` (bundled ``default.yml``), a path (YAML/JSON; a bare name such as
     ``"kvm.yml"`` finds the bundled example) or a dict, deep-merged over ``default.yml``.
     ``tls``: ``(cert_pem, key_pem)`` to serve HTTPS.
+
+    The upload endpoint (``postURL``) is the secondary storage VM, another host than the API:
+    a second listener on ``templates.upload_host`` (default: ``host``, another port) with
+    ``upload_tls`` as its certificate (default: ``tls``). Without either it speaks plain HTTP,
+    like a cloud with ``use.https.to.upload=false``.
     """
 
     def __init__(self, config: None | str | Path | dict[str, Any] = None, host: str = "127.0.0.1",
-                 port: int = 0, tls: tuple[str | Path, str | Path] | None = None) -> None:
+                 port: int = 0, tls: tuple[str | Path, str | Path] | None = None,
+                 upload_tls: tuple[str | Path, str | Path] | None = None) -> None:
         self.config = load_config(config)
         self._core = Core(self.config)
         self._tls = server_context(*tls) if tls else None
-        self._server = SimHTTPServer((host, port), self._core, self, self._tls)
+        self._server = SimHTTPServer((host, port), self._core, self, self._tls, role="api")
         self.host = host
         self.port = self._server.server_address[1]
-        scheme = "https" if self._tls else "http"
-        netloc = f"[{host}]" if ":" in host else host
-        self.base_url = f"{scheme}://{netloc}:{self.port}"
+        self.base_url = _url("https" if self._tls else "http", host, self.port)
         self._core.base_url = self.base_url
-        self._thread: threading.Thread | None = None
+        upload_ctx = server_context(*upload_tls) if upload_tls else self._tls
+        upload_host = self.config["templates"].get("upload_host") or host
+        try:
+            self._upload_server = SimHTTPServer((upload_host, 0), self._core, self, upload_ctx, role="upload")
+        except BaseException:
+            self._server.server_close()
+            raise
+        self.upload_host = upload_host
+        self.upload_port = self._upload_server.server_address[1]
+        self.upload_base = _url("https" if upload_ctx else "http",
+                                ssvm_hostname(upload_host, self.config["templates"].get("ssl_cert_domain")),
+                                self.upload_port)
+        self._core.upload_base = self.upload_base
+        self._threads: list[threading.Thread] = []
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Simulator:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"cloudstack-simulator-{self.port}", daemon=True)
-            self._thread.start()
+        if not self._threads:
+            for server, name in ((self._server, self.port), (self._upload_server, f"upload-{self.upload_port}")):
+                thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                          name=f"cloudstack-simulator-{name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._threads:
+            for server in (self._server, self._upload_server):
+                server.shutdown()
+            for thread in self._threads:
+                thread.join(timeout=10)
+            self._threads = []
         self._server.server_close()
+        self._upload_server.server_close()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -129,3 +151,16 @@ class Simulator:
     def wait_idle(self) -> None:
         """Advance due jobs and template state transitions now (normally done per request)."""
         self._core.advance()
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def ssvm_hostname(address: str, ssl_cert_domain: str | None) -> str:
+    """The postURL host: the SSVM's address, or ``a-b-c-d<domain minus its '*'>`` when
+    ``secstorage.ssl.cert.domain`` is set (``ImageStoreUtil.generatePostUploadUrl``: "if ssvm url
+    domain is present, use it to construct hostname in the format 1-2-3-4.domain")."""
+    if not ssl_cert_domain:
+        return address
+    return address.replace(".", "-") + ssl_cert_domain[1:]

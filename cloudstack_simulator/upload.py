@@ -1,16 +1,32 @@
-"""The direct-upload endpoint (``postURL``), modelled on the SSVM's ``HttpUploadServerHandler``.
+"""The direct-upload endpoint (``postURL``), modelled on the SSVM's upload server.
 
-Checks (reference §2.2): ``X-signature``/``X-metadata``/``X-expires`` present and valid for
-``<proto>://<Host>/upload/<id>``, not expired ("request not valid anymore."), a real
-``Content-Length`` (no chunked transfer), a ``multipart/form-data`` body whose first file
-part is the image.  The image is streamed through a byte counter and SHA-256: memory use
-is bounded by one read chunk and nothing is written to disk, whatever the image size.
+The SSVM is another host than the management server: the simulator serves this endpoint on
+its own listener (:mod:`.simulator`), with its own certificate when given one. The checks, in
+the SSVM's order (``HttpUploadServerHandler.channelRead0`` →
+``NfsSecondaryStorageResource.validatePostUploadRequest`` → ``createUploadEntity``; read in
+apache/cloudstack main, 2024-2025, and the 4.x copy with ``useHttpsToUpload``):
+
+1. ``X-signature``/``X-metadata``/``X-expires`` present ("… are compulsory fields."), then a
+   ``Content-Length`` above 0 (a chunked request has none);
+2. the signature over ``metadata + <proto>://<Host>/upload/<id> + expires`` (the real SSVM
+   reads the host from ``X-Forwarded-Host``, set by its Apache front from the client's
+   ``Host``), then ``expires`` not passed ("request not valid anymore.");
+3. the URL not used before ("The one time post url is already used …"), the Content-Length
+   in GB (rounded up) within ``max.template.iso.size`` (``templates.max_upload_size_gb``);
+4. a ``multipart/form-data`` body whose first file part is the image; its name and magic bytes
+   fit the format (``ImageStoreUtil.checkTemplateFormat``); a ``checksum`` given to
+   ``getUploadParamsForTemplate`` must match what was sent (``createtmplt.sh verify_cksum``:
+   the algorithm follows the hex length, 32 = MD5 … 128 = SHA-512), else HTTP 500.
+
+The image is streamed through a byte counter and SHA-256: memory use is bounded by one read
+chunk and nothing is written to disk, whatever the image size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from collections.abc import Callable
@@ -102,10 +118,18 @@ def handle_upload(st: State, faults: Faults, template_id: str, headers: Any, rfi
         state = tpl.state if tpl is not None else None
         ready_delay = float(st.cfg["templates"]["ready_delay"])
         check_content = bool(st.cfg["templates"]["check_content"])
+        max_gb = int(st.cfg["templates"]["max_upload_size_gb"])
     signature, metadata, expires = (headers.get("X-signature"), headers.get("X-metadata"),
                                     headers.get("X-expires"))
     if not signature or not metadata or not expires:
         return 400, "signature, metadata and expires are compulsory fields."
+    try:
+        length = int(headers.get("Content-Length") or "0")
+    except ValueError:
+        length = 0
+    if length <= 0 or "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        # NfsSecondaryStorageResource.validatePostUploadRequest: checked before the signature
+        return 400, "content length is not set in the request or has invalid value."
     if tpl is None or "metadata" not in info:
         return 400, "signature validation failed."
     url = f"{scheme}://{headers.get('Host', '')}/upload/{template_id}"
@@ -114,16 +138,18 @@ def handle_upload(st: State, faults: Faults, template_id: str, headers: Any, rfi
         return 400, "signature validation failed."
     if time.time() > info["expires_at"]:
         return 400, "request not valid anymore."
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        return 400, "content length is not set in the request or has invalid value"
-    try:
-        length = int(headers.get("Content-Length") or "0")
-    except ValueError:
-        length = 0
-    if length <= 0:
-        return 400, "content length is not set in the request or has invalid value"
     if state != "NotUploaded":
-        return 400, "The template is already uploaded or an upload is in progress."
+        # createUploadEntity → isOneTimePostUrlUsed; the state is UploadEntity.Status
+        return 400, f"The one time post url is already used and the upload is in {_entity_status(state)} state."
+    length_gb = math.ceil(length / 2**30)  # NfsSecondaryStorageResource.getSizeInGB
+    if length_gb > max_gb:
+        text = (f"Maximum file upload size exceeded. Content Length received: {length_gb}GB. Maximum allowed "
+                f"size: {max_gb}GB.")
+        with st.lock:
+            tpl.state = "UploadError"
+            mark_error(tpl, text, "UPLOAD_ERROR")
+        _drain(rfile, length)
+        return 400, text
     m = re.search(r'boundary="?([^";]+)"?', headers.get("Content-Type") or "")
     if "multipart/form-data" not in (headers.get("Content-Type") or "").lower() or not m:
         _drain(rfile, length)
@@ -133,9 +159,34 @@ def handle_upload(st: State, faults: Faults, template_id: str, headers: Any, rfi
     return _receive(st, faults, tpl, rfile, length, m.group(1).encode(), ready_delay, check_content)
 
 
+def _entity_status(state: str | None) -> str:
+    """The SSVM's ``UploadEntity.Status`` for a template state."""
+    return {"UploadInProgress": "IN_PROGRESS", "UploadError": "ERROR", "UploadAbandoned": "ABANDONED"}.get(
+        state or "", "COMPLETED")
+
+
+CHECKSUM_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
+"""``createtmplt.sh verify_cksum``: the digest is chosen by the length of the hex checksum."""
+
+
+def expected_checksum(checksum: str | None) -> tuple[str, str] | None:
+    """``(algorithm, hex)`` the upload is checked against, or None without a checksum.
+
+    A ``{SHA-256}`` style prefix (the API's notation) is dropped; whether the management
+    server strips it before handing the checksum to the SSVM was not checked in its source.
+    """
+    if not checksum:
+        return None
+    text = re.sub(r"^\{[^}]*\}", "", checksum.strip()).lower()
+    return CHECKSUM_ALGORITHMS.get(len(text), ""), text
+
+
 def _receive(st: State, faults: Faults, tpl: Any, rfile: IO[bytes], length: int, boundary: bytes,
              ready_delay: float, check_content: bool) -> tuple[int, str]:
     sha = hashlib.sha256()
+    with st.lock:
+        wanted = expected_checksum(tpl.checksum)
+    digest = hashlib.new(wanted[0]) if wanted and wanted[0] and wanted[0] != "sha256" else None
     file_part: dict[str, Any] = {"active": False, "done": False, "bytes": 0, "filename": None, "head": b""}
 
     def on_start(h: dict[str, str]) -> None:
@@ -146,6 +197,8 @@ def _receive(st: State, faults: Faults, tpl: Any, rfile: IO[bytes], length: int,
     def on_data(data: bytes) -> None:
         if file_part["active"]:
             sha.update(data)
+            if digest is not None:
+                digest.update(data)
             file_part["bytes"] += len(data)
             if len(file_part["head"]) < 512:
                 file_part["head"] += data[:512]
@@ -183,6 +236,16 @@ def _receive(st: State, faults: Faults, tpl: Any, rfile: IO[bytes], length: int,
             tpl.state = "UploadError"
             mark_error(tpl, "File type mismatch between the sent file and the actual content", "UPLOAD_ERROR")
             return 400, "File type mismatch between the sent file and the actual content"
+        if wanted is not None:
+            # NfsSecondaryStorageResource.postUpload runs createtmplt.sh -c <checksum>; a failing script's
+            # output is the answer, with HTTP 500 (HttpUploadServerHandler.readFileUploadData)
+            got = (digest or sha).hexdigest()
+            problem = ("Please provide valid checksum" if not wanted[0] else
+                       None if hmac.compare_digest(got, wanted[1]) else "Checksum failed, not proceeding with install")
+            if problem:
+                tpl.state = "UploadError"
+                mark_error(tpl, problem, "UPLOAD_ERROR")
+                return 500, problem
         tpl.state = "Active"
         if forced:
             mark_error(tpl, forced, "UPLOAD_ERROR")

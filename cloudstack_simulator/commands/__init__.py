@@ -58,6 +58,8 @@ class Ctx:
     command: str
     method: str
     base_url: str
+    upload_base: str = ""
+    """``<scheme>://<host>:<port>`` of the upload listener (the SSVM); empty: the API's own."""
 
     @property
     def cfg(self) -> dict[str, Any]:

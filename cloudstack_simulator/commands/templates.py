@@ -92,7 +92,9 @@ def get_upload_params(ctx: Ctx, p: Params) -> dict[str, Any]:
                                             **fields))
     validity = int(ctx.cfg["templates"]["upload_validity"])
     expires = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + validity))
-    post_url = f"{ctx.base_url}/upload/{tpl.id}"
+    # TemplateManagerImpl.registerPostUploadInternal: ImageStoreUtil.generatePostUploadUrl on the SSVM's
+    # public IP (a-b-c-d.<domain> with secstorage.ssl.cert.domain); the simulator adds its listener's port
+    post_url = f"{ctx.upload_base or ctx.base_url}/upload/{tpl.id}"
     metadata = base64.b64encode(json.dumps({"id": tpl.id, "nonce": secrets.token_hex(16)}).encode()).decode()
     signature = upload_signature(ctx.st.upload_key, metadata, post_url, expires)
     tpl.upload.update(post_url=post_url, metadata=metadata, expires=expires, expires_at=time.time() + validity)

@@ -145,7 +145,23 @@ def test_tls_signed_api_and_upload_url(tmp_path: Path, make_sim) -> None:
     ostype = client.ok("listOsTypes")["ostype"][0]["id"]
     params = client.ok("getUploadParamsForTemplate", "POST", name="t", format="VHD", hypervisor="XenServer",
                        zoneid=client.zone(), ostypeid=ostype)["getuploadparams"]
-    assert params["postURL"].startswith("https://127.0.0.1:")
+    assert params["postURL"].startswith("https://127.0.0.1:")  # the API's certificate serves the SSVM too
+
+
+def test_upload_host_has_its_own_address_and_certificate(tmp_path: Path, make_sim) -> None:
+    api_ca, api_cert, api_key = make_test_ca(tmp_path / "api")
+    ssvm_ca, ssvm_cert, ssvm_key = make_test_ca(tmp_path / "ssvm", host="127.0.0.2")
+    client = make_sim({"templates": {"upload_host": "127.0.0.2"}}, tls=(api_cert, api_key),
+                      upload_tls=(ssvm_cert, ssvm_key))
+    client.http.verify = str(api_ca)
+    ostype = client.ok("listOsTypes")["ostype"][0]["id"]
+    params = client.ok("getUploadParamsForTemplate", "POST", name="t", format="VHD", hypervisor="XenServer",
+                       zoneid=client.zone(), ostypeid=ostype)["getuploadparams"]
+    assert params["postURL"].startswith(f"https://127.0.0.2:{client.sim.upload_port}/upload/")
+    with pytest.raises(requests.exceptions.SSLError):  # the API's CA does not vouch for the SSVM
+        requests.post(params["postURL"], data=b"", verify=str(api_ca), timeout=10)
+    r = requests.post(params["postURL"], data=b"", verify=str(ssvm_ca), timeout=10)
+    assert r.status_code == 400  # reached, verified with its own CA: refused for the missing headers
 
 
 def test_simulator_imports_nothing_from_cpi_framework() -> None:

@@ -79,7 +79,9 @@ def test_upload_params_shape_and_response_key(cs) -> None:
     assert list(body) == ["postuploadtemplateresponse"]
     params = body["postuploadtemplateresponse"]["getuploadparams"]
     assert set(params) == {"id", "postURL", "metadata", "expires", "signature"}
-    assert params["postURL"] == f"{cs.sim.base_url}/upload/{params['id']}"
+    # the SSVM is another host than the API: its own listener, never the API's address and port
+    assert params["postURL"] == f"{cs.sim.upload_base}/upload/{params['id']}"
+    assert not params["postURL"].startswith(cs.sim.base_url)
     tpl = _template(cs, params["id"])
     assert tpl["isready"] is False and tpl["requireshvm"] is True  # requireshvm defaults to true
 
@@ -106,7 +108,8 @@ def test_upload_success_records_size_and_sha256(cs, image: Path) -> None:
                              "source": "upload"}
     again = requests.post(params["postURL"], data=MultipartFile(image), timeout=30,
                           headers={**_headers(params), "Content-Type": body.content_type})
-    assert again.status_code == 400
+    assert (again.status_code, again.text) == (
+        400, "The one time post url is already used and the upload is in COMPLETED state.")
 
 
 def test_upload_bz2_suffix_ok_for_vhd(cs, image: Path) -> None:
@@ -174,7 +177,7 @@ def test_upload_requires_content_length(cs, image: Path) -> None:
     body = MultipartFile(image)
     r = requests.post(params["postURL"], data=iter(body), timeout=30,  # a generator: chunked encoding
                       headers={**_headers(params), "Content-Type": body.content_type})
-    assert (r.status_code, r.text) == (400, "content length is not set in the request or has invalid value")
+    assert (r.status_code, r.text) == (400, "content length is not set in the request or has invalid value.")
     r = requests.post(params["postURL"], data=b"", headers={**_headers(params), "Content-Type": body.content_type},
                       timeout=30)
     assert r.status_code == 400
@@ -310,3 +313,50 @@ def test_template_filters(cs) -> None:
     assert {"bosh-stemcell-xen", "bosh-stemcell-kvm", "bosh-stemcell-vmware"} <= names_exec
     assert cs.error("listTemplates", templatefilter="mine")[0] == 431
     assert cs.ok("updateTemplate", "POST", id=cs.template(cs.zone()), displaytext="x")["template"]["displaytext"] == "x"
+
+
+def test_api_host_has_no_upload_endpoint_and_upload_host_no_api(cs, image: Path) -> None:
+    params = _upload_params(cs)
+    body = MultipartFile(image)
+    on_api = params["postURL"].replace(cs.sim.upload_base, cs.sim.base_url)
+    r = requests.post(on_api, data=body, headers={**_headers(params), "Content-Type": body.content_type}, timeout=30)
+    assert r.status_code == 404
+    assert requests.get(f"{cs.sim.upload_base}/client/api?command=listZones", timeout=10).status_code == 404
+
+
+def test_upload_larger_than_max_template_size_is_refused(make_sim, image: Path) -> None:
+    cs = make_sim({"templates": {"max_upload_size_gb": 0}})  # any image is 1 GB rounded up: too large
+    params = _upload_params(cs)
+    body = MultipartFile(image)
+    r = requests.post(params["postURL"], data=body, headers={**_headers(params), "Content-Type": body.content_type},
+                      timeout=30)
+    text = "Maximum file upload size exceeded. Content Length received: 1GB. Maximum allowed size: 0GB."
+    assert (r.status_code, r.text) == (400, text)
+    assert _template(cs, params["id"])["status"] == text
+
+
+@pytest.mark.parametrize(("algorithm", "good"), [("md5", True), ("sha256", True), ("sha512", False)])
+def test_upload_checksum_is_verified(cs, image: Path, algorithm: str, good: bool) -> None:
+    import hashlib
+
+    digest = hashlib.new(algorithm, image.read_bytes()).hexdigest()
+    if not good:
+        digest = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+    ostype = cs.ok("listOsTypes", description="Other PV (64-bit)")["ostype"][0]["id"]
+    answer = cs.ok("getUploadParamsForTemplate", "POST", name="sum", displaytext="sum", format="VHD",
+                   hypervisor="XenServer", zoneid=cs.zone("zone-xen"), ostypeid=ostype, checksum=digest)
+    params = answer["getuploadparams"]
+    body = MultipartFile(image)
+    r = requests.post(params["postURL"], data=body, headers={**_headers(params), "Content-Type": body.content_type},
+                      timeout=30)
+    if good:
+        assert r.status_code == 200
+    else:
+        assert (r.status_code, r.text) == (500, "Checksum failed, not proceeding with install")
+        assert _template(cs, params["id"])["isready"] is False
+
+
+def test_postURL_host_follows_ssl_cert_domain(make_sim) -> None:
+    cs = make_sim({"templates": {"ssl_cert_domain": "*.ssvm.example"}})
+    params = _upload_params(cs)
+    assert params["postURL"].startswith(f"http://127-0-0-1.ssvm.example:{cs.sim.upload_port}/upload/")
