@@ -51,7 +51,24 @@ def build_settings(
     blobstore = cpi.blobstore.settings()
     if blobstore is not None:
         settings["blobstore"] = blobstore
+    _warn_missing(ctx, settings)
     return ctx.plugins.agent_settings(settings, vm, hook_context(ctx))
+
+
+def _warn_missing(ctx: CallContext, settings: dict[str, Any]) -> None:
+    """Say so when neither the config nor the VM's env gives the agent an mbus or a blobstore.
+
+    The bosh-agent takes ``env.bosh.mbus.urls`` and ``env.bosh.blobstores`` over the settings' own
+    keys (``Settings.GetMbusURL``/``GetBlobstore``, bosh-agent settings/settings.go), so either
+    source is enough; with neither the agent never reports to the director.
+    """
+    bosh = settings["env"].get("bosh") if isinstance(settings["env"], dict) else None
+    bosh = bosh if isinstance(bosh, dict) else {}
+    mbus = bosh.get("mbus") if isinstance(bosh.get("mbus"), dict) else {}
+    if "mbus" not in settings and not mbus.get("urls"):
+        ctx.log.warning("agent settings carry no mbus: set cpi.agent.mbus, or pass env.bosh.mbus.urls")
+    if "blobstore" not in settings and not bosh.get("blobstores"):
+        ctx.log.warning("agent settings carry no blobstore: set cpi.blobstore, or pass env.bosh.blobstores")
 
 
 def hook_context(ctx: CallContext) -> dict[str, Any]:

@@ -124,6 +124,7 @@ class Checker:
         cloud = self.check_cloud_config_file()
         if config is None:
             return self.results
+        self.check_agent_settings(config)
         # retries are reported by the failing line itself, so only errors reach stderr
         self.ctx = tool_context(config, "check", verbose=self.verbose, level=logging.ERROR)
         try:
@@ -165,6 +166,29 @@ class Checker:
             return None
         self.add("config", "pass", f"{self.config_path} is valid (hypervisor plugin '{config.cloudstack.hypervisor}')")
         return config
+
+    def check_agent_settings(self, config: Config) -> None:
+        """Without mbus/blobstore the agent settings a VM gets lack them (agent_settings.build).
+
+        That is fine only when someone else supplies them: the bosh-agent prefers
+        ``env.bosh.mbus.urls`` and ``env.bosh.blobstores`` from create_vm's env over the settings'
+        own keys (``Settings.GetMbusURL``/``GetBlobstore`` in bosh-agent settings/settings.go), and a
+        director's CPI context (``bosh update-cpi-config``) may set ``cpi.agent.mbus``/``cpi.blobstore``
+        per request. The file alone cannot tell, so each is a warning, not a failure.
+        """
+        supplied = ("fine only if every create_vm gets it another way: env.bosh.{key} in the VM's env "
+                    "(the agent prefers it), or {prop} in the director's CPI context")
+        if not config.cpi.agent.mbus:
+            self.add("agent mbus", "warn", "cpi.agent.mbus is not set: VMs get agent settings without an mbus URL, "
+                     "and an agent without one never reaches the director",
+                     "set cpi.agent.mbus (create-env: https://mbus:PASSWORD@0.0.0.0:6868; a director's own "
+                     "cloudstack_cpi job: nats://NATS_IP:4222); " + supplied.format(key="mbus.urls",
+                                                                                       prop="cpi.agent.mbus"))
+        if not config.cpi.blobstore.provider:
+            self.add("agent blobstore", "warn", "cpi.blobstore.provider is not set: VMs get agent settings "
+                     "without a blobstore, so agents cannot fetch packages or upload logs",
+                     "set cpi.blobstore (create-env: provider local; a director: provider dav with its address, "
+                     "port and agent credentials); " + supplied.format(key="blobstores", prop="cpi.blobstore"))
 
     def check_cloud_config_file(self) -> dict[str, Any] | None:
         if not self.cloud_config_path:

@@ -65,6 +65,22 @@ def test_v1_without_stemcell_version_and_no_registry_inlines_settings(simulator:
     ok(cpi("delete_vm", vm))
 
 
+def test_missing_mbus_and_blobstore_are_logged_unless_the_env_supplies_them(simulator: Any, cpi: Any, tmp_path: Path,
+                                                                             light_stemcell: str) -> None:
+    """issue 19 item 5: the agent prefers env.bosh.mbus.urls/blobstores, so either source is enough."""
+    config = make_cpi_config(simulator, "xen", tmp_path, cpi={"agent": {"mbus": None}, "blobstore": {"provider": None}})
+    bare = cpi("create_vm", "agent", light_stemcell, {"compute_offering": "small"}, NET, None, {}, config=config)
+    vm = ok(bare)
+    assert "agent settings carry no mbus" in bare.log and "agent settings carry no blobstore" in bare.log
+    assert "mbus" not in guest_settings(simulator, vm) and "blobstore" not in guest_settings(simulator, vm)
+    ok(cpi("delete_vm", vm, config=config))
+    env = {"bosh": {"mbus": {"urls": ["nats://10.0.0.6:4222"]}, "blobstores": [{"provider": "dav", "options": {}}]}}
+    supplied = cpi("create_vm", "agent", light_stemcell, {"compute_offering": "small"}, NET, None, env, config=config)
+    vm = ok(supplied)
+    assert "carry no" not in supplied.log
+    ok(cpi("delete_vm", vm, config=config))
+
+
 # -- bad input ------------------------------------------------------------------------------------------
 
 BAD_INPUT = [

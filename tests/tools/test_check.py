@@ -115,6 +115,20 @@ def test_https_endpoint_on_a_plain_http_server_is_not_called_a_trust_problem(cap
     assert "http://" in endpoint["fix"] and "does not help" in endpoint["fix"]
 
 
+def test_missing_mbus_and_blobstore_are_warnings_that_say_when_that_is_fine(capsys, simulator, tmp_path):
+    data = cpi_config_dict(simulator, "xen")
+    del data["cpi"]["agent"], data["cpi"]["blobstore"]
+    config = tmp_path / "cpi.json"
+    config.write_text(json.dumps(data))
+    code, report = run_check(capsys, config)
+    assert code == 0, failures(report)  # the director may supply both
+    mbus, blobstore = by_check(report)["agent mbus"], by_check(report)["agent blobstore"]
+    assert mbus["status"] == blobstore["status"] == "warn"
+    assert "cpi.agent.mbus is not set" in mbus["message"] and "env.bosh.mbus.urls" in mbus["fix"]
+    assert "cpi.blobstore.provider is not set" in blobstore["message"] and "env.bosh.blobstores" in blobstore["fix"]
+    assert "director's CPI context" in mbus["fix"]
+
+
 def test_wrong_zone_lists_available_zones(capsys, simulator, tmp_path):
     config = make_cpi_config(simulator, "xen", tmp_path, cloudstack={"default_zone": "zone-nowhere"})
     code, report = run_check(capsys, config)
