@@ -6,10 +6,12 @@ hooks build the frozen dataclasses of :mod:`cpi_framework.config_model`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
-from marshmallow import RAISE, Schema, fields, post_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from cpi_framework.config_model import (
     AgentConfig,
@@ -28,6 +30,41 @@ def _f(field_cls: type[fields.Field], description: str, *, secret: bool = False,
 
 def _nested(schema: type[Schema], description: str) -> fields.Nested:
     return fields.Nested(schema, load_default=lambda: schema().load({}), metadata={"description": description})
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def http_url(value: str) -> None:
+    """An absolute http(s) URL with a host name, IPv4 or [IPv6] address and an optional port.
+
+    Accepts what ``fields.Url(schemes={"http", "https"}, require_tld=False)`` accepted for an API
+    endpoint, with the same message, without that validator's regex: it spans every Unicode
+    letter case-insensitively and took ~30 ms to compile on every CPI call, nearly all of the
+    config's validation time. Internationalised host names are written in their ASCII (IDNA)
+    form in an endpoint.
+    """
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        raise ValidationError("Not a valid URL.") from None
+    host = parts.hostname or ""
+    ok = (parts.scheme.lower() in ("http", "https") and bool(host) and not any(c.isspace() for c in value)
+          and (_HOST.fullmatch(host) is not None or _is_ip_literal(host, parts.netloc)))
+    if not ok:
+        raise ValidationError("Not a valid URL.")
+
+
+def _is_ip_literal(host: str, netloc: str) -> bool:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.version == 4 or f"[{host}]" in netloc.lower()
 
 
 class _Strict(Schema):
@@ -60,11 +97,10 @@ class TimeoutsSchema(_Strict):
 
 class CloudStackSchema(_Strict):
     endpoint = _f(
-        fields.Url,
+        fields.String,
         "CloudStack API endpoint, e.g. https://cloud.example.com/client/api",
         required=True,
-        schemes={"http", "https"},
-        require_tld=False,
+        validate=http_url,
     )
     api_key = _f(
         fields.String, "API key of the CloudStack account", required=True, secret=True, validate=validate.Length(min=1)

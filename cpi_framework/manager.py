@@ -12,13 +12,12 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import metadata
 from types import TracebackType
 from typing import Any
 
 import pluggy
 
-from cpi_framework import hookspecs
+from cpi_framework import entry_point_scan, hookspecs
 from cpi_framework.errors import PluginError
 from cpi_framework.types import HypervisorSpec
 
@@ -37,14 +36,13 @@ class PluginEntry:
     value: str
     distribution: str
     version: str
-    entry_point: metadata.EntryPoint | None = None
     module: Any = None  # set for in-process registrations (tests, embedding)
 
     def load(self) -> Any:
         if self.module is not None:
             return self.module
         try:
-            return self.entry_point.load()  # type: ignore[union-attr]
+            return entry_point_scan.load(self.value)
         except Exception as exc:  # an import error in a plugin must name the plugin
             raise PluginError(
                 f"plugin '{self.name}' from {self.distribution} {self.version} failed to load "
@@ -61,7 +59,8 @@ def discover(extra: Iterable[PluginEntry] = ()) -> dict[str, PluginEntry]:
     disabled = {n.strip() for n in os.environ.get(DISABLED_ENV, "").split(",") if n.strip()}
     only_shipped = os.environ.get(ONLY_SHIPPED_ENV, "").lower() in {"1", "true", "yes"}
     found: dict[str, PluginEntry] = {}
-    candidates = [_entry(ep) for ep in metadata.entry_points(group=hookspecs.NAME)] + list(extra)
+    candidates = [PluginEntry(ep.name, ep.value, ep.distribution, ep.version)
+                  for ep in entry_point_scan.entry_points(hookspecs.NAME)] + list(extra)
     for entry in candidates:
         if entry.name in disabled:
             continue
@@ -76,17 +75,6 @@ def discover(extra: Iterable[PluginEntry] = ()) -> dict[str, PluginEntry]:
             )
         found[entry.name] = entry
     return found
-
-
-def _entry(ep: metadata.EntryPoint) -> PluginEntry:
-    dist = getattr(ep, "dist", None)
-    return PluginEntry(
-        name=ep.name,
-        value=ep.value,
-        distribution=dist.name if dist else "unknown",
-        version=dist.version if dist else "?",
-        entry_point=ep,
-    )
 
 
 def describe(plugin: Any, name: str) -> HypervisorSpec:

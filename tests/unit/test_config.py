@@ -163,3 +163,23 @@ def test_light_read_of_hypervisor(tmp_path):
         read_hypervisor_name(write(tmp_path, {"cloudstack": {"hypervisor": 3}}))
     with pytest.raises(ConfigError, match="cloudstack: missing required key"):
         read_hypervisor_name(write(tmp_path, {"cpi": {}}))
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://127.0.0.1:8080/client/api", "https://cloud.example.com/client/api", "http://localhost/client/api",
+    "http://[::1]:8080/client/api", "https://cs/client/api", "HTTPS://CLOUD.EXAMPLE/client/api",
+    "http://host.example.com.:80/client/api?x=1",
+])
+def test_endpoint_urls_that_are_accepted(tmp_path, endpoint):
+    assert load_config(write(tmp_path, deep_merge(BASE, {"cloudstack": {"endpoint": endpoint}}))).cloudstack.endpoint \
+        == endpoint
+
+
+@pytest.mark.parametrize("endpoint", [
+    "ftp://x/client/api", "http://", "http:///client/api", "http://a b/client/api", "http://x:99999/client/api",
+    "http://x:port/client/api", "http://-bad-/client/api", "http://ex_ample.com/client/api", "http://[::1/client/api",
+    "http://host/client api", "cloud.example.com/client/api",
+])
+def test_endpoint_urls_that_are_refused(tmp_path, endpoint):
+    with pytest.raises(ConfigError, match=r"cloudstack\.endpoint: Not a valid URL\."):
+        load_config(write(tmp_path, deep_merge(BASE, {"cloudstack": {"endpoint": endpoint}})))

@@ -147,3 +147,31 @@ def test_a_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PluginError, match="plugin 'bad' from cpi-bad 1.0 failed to load"):
         PluginHost("bad")
+
+
+@pytest.mark.parametrize("group", ["cpi_framework", "console_scripts", "pytest11"])
+def test_the_cheap_entry_point_scan_finds_what_importlib_metadata_finds(fake_plugins, monkeypatch, group):
+    """Discovery reads entry_points.txt itself (importlib.metadata costs ~20 ms per call): it
+    must list the same entry points, distributions and versions, shadowing included."""
+    from importlib import metadata
+
+    from cpi_framework import entry_point_scan
+
+    monkeypatch.syspath_prepend(str(DATA / "dupplugins"))
+    expected = sorted((ep.name, ep.value, ep.dist.name, ep.dist.version) for ep in metadata.entry_points(group=group))
+    found = sorted((ep.name, ep.value, ep.distribution, ep.version) for ep in entry_point_scan.entry_points(group))
+    assert found == expected and expected
+
+
+def test_the_cheap_entry_point_scan_falls_back_for_a_zip_on_sys_path(tmp_path, monkeypatch):
+    import zipfile
+
+    from cpi_framework import entry_point_scan
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("cpi_zipped-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: cpi-zipped\nVersion: 1.0\n")
+        zf.writestr("cpi_zipped-1.0.dist-info/entry_points.txt", "[cpi_framework]\nzipped = cpi_zipped:plugin\n")
+    monkeypatch.syspath_prepend(str(archive))
+    found = {ep.name: ep for ep in entry_point_scan.entry_points("cpi_framework")}
+    assert found["zipped"].distribution == "cpi-zipped" and found["zipped"].value == "cpi_zipped:plugin"
