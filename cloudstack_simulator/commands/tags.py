@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import models as m
 from .. import views
-from ..errors import param_error
+from ..errors import param_error, runtime_error
 from ..params import Params
 from . import Ctx, command
 
@@ -27,6 +27,15 @@ def _resource_type(value: str) -> tuple[str, str]:
     raise param_error(f"Invalid resource type: {value}")
 
 
+def check_tag_values(pairs: list[tuple[Any, Any]]) -> None:
+    """``TaggedResourceManagerImpl.createTags`` (all 4.x): each value must be non-empty, checked
+    inside the transaction, i.e. when the job runs; the job dispatcher reports the
+    InvalidParameterValueException as errorcode 530."""
+    for key, value in pairs:
+        if value is None or value == "":
+            raise runtime_error(f"Value for the key {key} is either null or empty")
+
+
 @command("createTags", is_async=True)
 def create_tags(ctx: Ctx, p: Params) -> dict[str, Any]:
     ids = p.list("resourceids")
@@ -43,6 +52,7 @@ def create_tags(ctx: Ctx, p: Params) -> dict[str, Any]:
         for rid in ids:
             if ctx.st.get(kind, rid) is None:
                 raise param_error(f"Unable to find resource by id {rid} and type {rtype}")
+        check_tag_values(pairs)
         for rid in ids:
             for key, _value in pairs:
                 if any(t.resource_id == rid and t.key == key for t in ctx.st.tags):

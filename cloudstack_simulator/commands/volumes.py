@@ -12,6 +12,7 @@ from ..errors import ApiError, param_error, runtime_error
 from ..params import Params
 from ..state import now_str
 from . import Ctx, command
+from .tags import check_tag_values
 
 CDROM_DEVICE_ID = 3  # reserved on every hypervisor (§3.2)
 GB = 2**30
@@ -213,6 +214,9 @@ def create_snapshot(ctx: Ctx, p: Params) -> dict[str, Any]:
     tags = p.map("tags")
 
     def run() -> dict[str, Any]:
+        # Tags given to createSnapshot go through TaggedResourceManagerImpl.createTags as well
+        # (same empty-value rule); modelled in the job.
+        check_tag_values([(t.get("key"), t.get("value")) for t in tags])
         snap.state = "BackedUp"
         for t in tags:
             st.tags.append(m.Tag(t.get("key", ""), t.get("value", ""), snap.id, "Snapshot"))

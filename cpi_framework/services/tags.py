@@ -34,10 +34,16 @@ def cpi_tags(ctx: CallContext, role: Role) -> dict[str, str]:
 
 
 def stringify_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
-    """Director metadata as tag values: strings (``index`` may be an Integer), bounded in length."""
+    """Director metadata as tag values: strings (``index`` may be an Integer), bounded in length.
+
+    ``None`` and ``""`` are left out: CloudStack refuses an empty tag value
+    (``TaggedResourceManagerImpl.createTags``: "Value for the key … is either null or empty"), and
+    a tag without a value says nothing a missing tag does not. Leaving the key out also removes a
+    previous value of it (``replace_tags``), which is what clearing a value means.
+    """
     result: dict[str, str] = {}
     for key, value in metadata.items():
-        if value is None:
+        if value is None or value == "":
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
@@ -50,7 +56,8 @@ def stringify_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
 
 
 def as_tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"key": key, "value": value} for key, value in tags.items()]
+    """``tags[i].key``/``tags[i].value`` entries; empty values are dropped (the server refuses them)."""
+    return [{"key": key, "value": value} for key, value in tags.items() if value != ""]
 
 
 def create_tags(
@@ -58,6 +65,7 @@ def create_tags(
 ) -> None:
     """Add tags to resources (one async ``createTags`` job)."""
     ids = list(resource_ids)
+    tags = {k: v for k, v in tags.items() if v != ""}
     if not ids or not tags:
         return
     ctx.client.call_async(
@@ -99,7 +107,7 @@ def replace_tags(
     (list responses carry them).
     """
     existing = dict(current) if current is not None else list_tags(ctx, resource_type, resource_id)
-    wanted = {k: v for k, v in metadata.items() if k not in OWNERSHIP_KEYS}
+    wanted = {k: v for k, v in metadata.items() if k not in OWNERSHIP_KEYS and v != ""}
     stale = {k: v for k, v in existing.items() if k not in OWNERSHIP_KEYS and wanted.get(k) != v}
     missing = {k: v for k, v in wanted.items() if existing.get(k) != v}
     delete_tags(ctx, resource_type, resource_id, stale)

@@ -25,3 +25,13 @@ def test_fixed_speed_custom_offering_refuses_cpu_speed(cs) -> None:
 def test_custom_offering_without_speed_requires_cpu_speed(cs) -> None:
     status, text = cs.error("deployVirtualMachine", "POST", **_base(cs, "custom"))
     assert (status, text) == (431, "Invalid cpu speed value, specify a value between 1 and 2147483647")
+
+
+def test_create_tags_refuses_an_empty_value_in_the_job(cs) -> None:
+    """TaggedResourceManagerImpl.createTags: checked in the transaction (the job), reported as 530."""
+    vm = cs.deploy()
+    job = cs.job("createTags", resourcetype="UserVm", resourceids=vm["id"],
+                 **{"tags[0].key": "a", "tags[0].value": "1", "tags[1].key": "b", "tags[1].value": ""})
+    assert job["jobstatus"] == 2 and job["jobresult"]["errorcode"] == 530
+    assert job["jobresult"]["errortext"] == "Value for the key b is either null or empty"
+    assert not [t for t in cs.sim.inventory()["tags"] if t["resourceid"] == vm["id"]]  # nothing half-applied
