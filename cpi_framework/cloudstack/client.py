@@ -7,6 +7,7 @@ sleeping, and one ``requests.Session`` per client gives connection reuse.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import requests
 
-from .errors import CloudStackError, UnexpectedResponse
+from .errors import CloudStackError, ParameterError, UnexpectedResponse
 from .jobs import AsyncJob, JobResult, wait_jobs
 from .params import flatten_params
 from .settings import MAX_THROTTLE_WAIT, ClientSettings, RequestStats
@@ -97,10 +98,15 @@ class CloudStackClient:
         params: Mapping[str, Any] | None = None,
         *,
         key: str | None = None,
-        pagesize: int = 500,
+        pagesize: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every item of a ``list*`` command, over all pages (``page``/``pagesize``).
 
+        Without ``pagesize`` the first request carries no paging at all: the server then answers
+        at most its own ``default.page.size`` items with the total ``count`` (``BaseListCmd``), so
+        one request learns the largest page size the cloud allows. Sending a fixed size instead
+        fails on clouds that lowered the setting ("Page size can't exceed max allowed page size
+        value: N"); an explicit ``pagesize`` that meets that error is retried once with that N.
         Stops at ``count`` items or at a short or empty page. Items are de-duplicated by ``id``
         (objects created while paging shift pages). ``key`` names the list when the response
         holds more than one; by default it is the one key besides ``count``.
@@ -108,8 +114,20 @@ class CloudStackClient:
         flat = flatten_params(params)
         items: list[dict[str, Any]] = []
         seen: set[Any] = set()
-        for page in range(1, MAX_PAGES + 1):
-            response = self._call(command, {**flat, "page": str(page), "pagesize": str(pagesize)})
+        page = 1
+        while page <= MAX_PAGES:
+            if pagesize is None:
+                response = self._call(command, flat)
+            else:
+                try:
+                    response = self._call(command, {**flat, "page": str(page), "pagesize": str(pagesize)})
+                except ParameterError as exc:
+                    allowed = _max_page_size(exc.errortext)
+                    if allowed is None or allowed >= pagesize:
+                        raise
+                    self.logger.info("%s: the cloud allows pages of %d items (default.page.size)", command, allowed)
+                    pagesize = allowed
+                    continue
             batch = _list_items(command, response, key)
             for item in batch:
                 ident = item.get("id") if isinstance(item, dict) else None
@@ -119,8 +137,13 @@ class CloudStackClient:
                     seen.add(ident)
                 items.append(item)
             count = _to_int(response.get("count"))
-            if len(batch) < pagesize or (count is not None and len(items) >= count):
+            if pagesize is None:
+                if count is None or len(items) >= count or not batch:
+                    return items
+                pagesize = len(batch)  # the server's page size: continue from page 2 with it
+            elif len(batch) < pagesize or (count is not None and len(items) >= count):
                 return items
+            page += 1
         raise UnexpectedResponse(command, f"more than {MAX_PAGES} pages; the server seems to ignore 'page'")
 
     def find_by_name(
@@ -203,6 +226,15 @@ def _to_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+_MAX_PAGE_SIZE = re.compile(r"Page size can't exceed max allowed page size value: (\d+)")
+
+
+def _max_page_size(text: str) -> int | None:
+    """N from ``BaseListCmd.getPageSize``'s refusal, or None for any other parameter error."""
+    match = _MAX_PAGE_SIZE.search(text or "")
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
 
 
 def _list_items(command: str, response: dict[str, Any], key: str | None) -> list[Any]:

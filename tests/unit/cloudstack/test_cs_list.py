@@ -92,3 +92,43 @@ def test_find_by_name_keeps_exact_matches_only(api: FakeApi, client: CloudStackC
     found = client.find_by_name("listVirtualMachines", "cpivm-1", {"zoneid": "z"})
     assert found == [{"id": "1", "name": "cpivm-1"}]
     assert api.calls[0].params["name"] == "cpivm-1" and api.calls[0].params["zoneid"] == "z"
+
+
+def capped(items: list[dict], key: str, response: str, server_max: int):
+    """A server whose default.page.size is ``server_max`` (BaseListCmd's rules)."""
+
+    def handler(call: Call) -> dict | tuple[int, dict]:
+        if "pagesize" not in call.params:
+            chunk = items[:server_max]
+        else:
+            page, size = int(call.params["page"]), int(call.params["pagesize"])
+            if size > server_max:
+                return 431, {response: {"errorcode": 431, "cserrorcode": 4350, "errortext":
+                                        f"Page size can't exceed max allowed page size value: {server_max}"}}
+            chunk = items[(page - 1) * size: page * size]
+        return {response: {"count": len(items), key: chunk} if chunk else {}}
+
+    return handler
+
+
+def test_first_page_learns_the_cloud_page_size(api: FakeApi, client: CloudStackClient) -> None:
+    """No paging on the first request: the server's own page size comes back, then pages of that size."""
+    vms = [{"id": f"vm-{i}"} for i in range(5)]
+    api.on("listVirtualMachines", capped(vms, "virtualmachine", "listvirtualmachinesresponse", 2))
+    assert client.list("listVirtualMachines") == vms
+    assert [(c.params.get("page"), c.params.get("pagesize")) for c in api.calls] == [
+        (None, None), ("2", "2"), ("3", "2")]
+
+
+def test_one_unpaged_request_when_everything_fits(api: FakeApi, client: CloudStackClient) -> None:
+    vms = [{"id": f"vm-{i}"} for i in range(3)]
+    api.on("listVirtualMachines", capped(vms, "virtualmachine", "listvirtualmachinesresponse", 500))
+    assert client.list("listVirtualMachines") == vms
+    assert len(api.calls) == 1
+
+
+def test_too_large_explicit_page_size_retries_with_the_named_maximum(api: FakeApi, client: CloudStackClient) -> None:
+    vms = [{"id": f"vm-{i}"} for i in range(5)]
+    api.on("listVirtualMachines", capped(vms, "virtualmachine", "listvirtualmachinesresponse", 2))
+    assert client.list("listVirtualMachines", pagesize=500) == vms
+    assert [c.params["pagesize"] for c in api.calls] == ["500", "2", "2", "2"]
