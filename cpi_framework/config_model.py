@@ -46,7 +46,7 @@ class CloudStackConfig:
     stemcell_requires_hvm: bool | None = None
     stemcell_public_visibility: bool = False
     stemcell_publish_timeout: float = 30
-    stemcell_upload_mode: str = "direct"
+    stemcell_upload_mode: str = "auto"
     stemcell_url_base: str | None = None
     stemcell_zones: tuple[str, ...] = ()
     proxy_host: str | None = None
@@ -55,6 +55,7 @@ class CloudStackConfig:
     proxy_password: str | None = None
     connect_timeout: float = 10
     read_timeout: float = 120
+    version: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
 
     @property

@@ -143,9 +143,10 @@ class CloudStackSchema(_Strict):
     )
     stemcell_upload_mode = _f(
         fields.String,
+        "auto (direct where the cloud has getUploadParamsForTemplate, CloudStack 4.6+, else url) | "
         "direct (getUploadParamsForTemplate + POST) | url (registerTemplate)",
-        load_default="direct",
-        validate=validate.OneOf(["direct", "url"]),
+        load_default="auto",
+        validate=validate.OneOf(["auto", "direct", "url"]),
     )
     stemcell_url_base = _f(
         fields.String, "url mode: base URL under which the operator serves stemcell images", load_default=None
@@ -159,6 +160,14 @@ class CloudStackSchema(_Strict):
     proxy_password = _f(fields.String, "HTTP proxy password", load_default=None, secret=True)
     connect_timeout = _f(fields.Float, "Seconds to establish a connection to the API", load_default=10)
     read_timeout = _f(fields.Float, "Seconds to wait for one API response", load_default=120)
+    version = _f(
+        fields.String,
+        "CloudStack version of the cloud (e.g. 4.11); set, the CPI takes that version's routes without asking "
+        "(cloudstack-cpi check prints it); unset, it learns the version when a newer command is refused",
+        load_default=None,
+        validate=validate.Regexp(r"^\d+\.\d+(\.\d+){0,2}$",
+                                 error="must be a CloudStack version such as 4.11 or 4.19.1.0"),
+    )
     timeouts = _nested(TimeoutsSchema, "Per-operation deadlines in seconds")
 
     @post_load

@@ -165,8 +165,9 @@ def update_disk(ctx: CallContext, disk_cid: str, new_size: int, cloud_properties
     """Make the disk match (size, cloud_properties) in place; returns the same CID.
 
     Same offering: a size change is a resize (fixed offerings that already hold the size are
-    a no-op). Another offering: CloudStack's ``changeOfferingForVolume``; where CloudStack
-    lacks it or refuses, NotSupported, so the director migrates the data to a new disk.
+    a no-op). Another offering: CloudStack's ``changeOfferingForVolume`` (4.17+), on older clouds
+    ``resizeVolume`` with the new offering; where CloudStack refuses, NotSupported, so the
+    director migrates the data to a new disk.
     """
     volumes.check_size_mb(new_size, "new size")
     wanted = catalog.disk_offering(ctx, volumes.offering_for(ctx, volumes.load_disk_type(ctx, cloud_properties)))
@@ -244,14 +245,26 @@ def _resize(ctx: CallContext, volume: dict[str, Any], target_gb: int, offering: 
 
 
 def _change_offering(ctx: CallContext, volume: dict[str, Any], offering: dict[str, Any], target_gb: int) -> None:
+    """``changeOfferingForVolume`` (CloudStack 4.17+); on older clouds ``resizeVolume`` with the new
+    ``diskofferingid``, their route for the same change (:mod:`cpi_framework.services.versions`)."""
     from cpi_framework.cloudstack import ApiError, AsyncJobFailed, CloudStackError
     from cpi_framework.errors import is_transient
+    from cpi_framework.services import versions
 
     params: dict[str, Any] = {"id": volume["id"], "diskofferingid": offering["id"]}
     if volumes.is_custom(offering):
-        params["size"] = target_gb
+        params["size"] = target_gb  # before 4.17 resizeVolume refuses a size with a fixed offering
+    command = "changeOfferingForVolume"
+    if versions.offers(ctx, command) is False:
+        command = "resizeVolume"
     try:
-        ctx.client.call_async("changeOfferingForVolume", params, timeout=ctx.timeout("volume"), operation="volume")
+        try:
+            ctx.client.call_async(command, params, timeout=ctx.timeout("volume"), operation="volume")
+        except ApiError as exc:
+            if command != "changeOfferingForVolume" or not versions.missing(ctx, command, exc):
+                raise
+            command = "resizeVolume"
+            ctx.client.call_async(command, params, timeout=ctx.timeout("volume"), operation="volume")
     except ApiError as exc:
         if is_transient(exc):
             raise CloudError(f"Changing the offering of disk '{volume['id']}' failed: {exc}", ok_to_retry=True) from exc
@@ -270,4 +283,5 @@ def _change_offering(ctx: CallContext, volume: dict[str, Any], offering: dict[st
         raise CloudError(f"Changing the offering of disk '{volume['id']}' failed part-way: {exc}") from exc
     except CloudStackError as exc:  # no answer, or still running: the disk may yet change, so no migration
         raise CloudError(f"Changing the offering of disk '{volume['id']}' did not complete: {exc}") from exc
-    ctx.log.info("moved volume %s to offering %s (%d GB)", volume["id"], offering.get("name"), target_gb)
+    ctx.log.info("moved volume %s to offering %s (%d GB) with %s", volume["id"], offering.get("name"), target_gb,
+                 command)

@@ -1,6 +1,9 @@
 """create_stemcell / delete_stemcell: stemcell images become CloudStack templates.
 
-* **direct** upload (default): ``getUploadParamsForTemplate`` per zone, then a streamed
+* **auto** (default): direct upload, or url registration on a cloud whose version has no
+  ``getUploadParamsForTemplate`` (CloudStack before 4.6; :mod:`cpi_framework.services.versions`),
+  serving the image on ``cpi.stemcell_serve_address`` or, unset, this host's address towards the API.
+* **direct** upload: ``getUploadParamsForTemplate`` per zone, then a streamed
   multipart POST of the image (:mod:`cpi_framework.services.upload`).
 * **url**: ``registerTemplate`` with a URL CloudStack downloads from — under
   ``cloudstack.stemcell_url_base`` (the operator serves ``<name>-<version><suffix>``) or from a
@@ -91,16 +94,20 @@ def create_stemcell(ctx: CallContext, image_path: str, cloud_properties: dict, e
         "details": dict(params.details) or None,
     }
     zones = target_zones(ctx)
+    mode = upload_mode(ctx)
     ctx.log.info("Creating stemcell %s/%s as template '%s' (%s, %s) in zone(s) %s by %s", name, version,
-                 template_name, params.format, ctx.plugins.cloudstack_type, ", ".join(z["name"] for z in zones),
-                 ctx.config.cloudstack.stemcell_upload_mode)
+                 template_name, params.format, ctx.plugins.cloudstack_type, ", ".join(z["name"] for z in zones), mode)
     registration = _Registration(ctx, base, tags)
     try:
-        if ctx.config.cloudstack.stemcell_upload_mode == "url":
+        if mode == "url":
             _register_by_url(ctx, registration, zones, source, file_name(name, version, params))
         else:
-            assert source is not None  # direct mode always reads the image
-            _register_direct(ctx, registration, zones, source, template_name + params.file_suffix)
+            assert source is not None  # direct and auto modes always read the image
+            try:
+                _register_direct(ctx, registration, zones, source, template_name + params.file_suffix,
+                                 auto=mode == "auto")
+            except _NoDirectUpload:
+                _register_by_url(ctx, registration, zones, source, file_name(name, version, params))
     except BaseException:
         if registration.created:
             ctx.log.info("Deleting the half-made template(s) %s", ", ".join(t["id"] for t in registration.created))
@@ -326,14 +333,40 @@ class _Registration:
             wait_template_ready(self.ctx, item["id"], item["zone"]["id"], remaining)
 
 
+def upload_mode(ctx: CallContext) -> str:
+    """``direct``, ``url`` or ``auto`` (direct, falling back to url where the cloud has no direct upload).
+
+    ``auto`` with ``cloudstack.version`` set decides at once: CloudStack before 4.6 has no
+    ``getUploadParamsForTemplate`` (:mod:`cpi_framework.services.versions`).
+    """
+    from cpi_framework.services import versions
+
+    mode = ctx.config.cloudstack.stemcell_upload_mode
+    if mode == "auto" and versions.offers(ctx, "getUploadParamsForTemplate") is False:
+        return "url"
+    return mode
+
+
+class _NoDirectUpload(Exception):
+    """auto mode: the cloud's version has no getUploadParamsForTemplate; nothing was created."""
+
+
 def _register_direct(
-    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], source: ImageSource, filename: str
+    ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], source: ImageSource, filename: str,
+    *, auto: bool = False,
 ) -> None:
+    from cpi_framework.cloudstack import ApiError
+    from cpi_framework.services import versions
     from cpi_framework.services.upload import ProgressLog, UploadFailed, human_size, stream_upload
 
     cs = ctx.config.cloudstack
     for zone in zones:
-        answer = registration.call("getUploadParamsForTemplate", zone)
+        try:
+            answer = registration.call("getUploadParamsForTemplate", zone)
+        except ApiError as exc:
+            if auto and not registration.created and versions.missing(ctx, "getUploadParamsForTemplate", exc):
+                raise _NoDirectUpload() from None
+            raise
         upload = answer.get("getuploadparams", answer)
         ctx.add_secrets(upload.get("signature"), upload.get("metadata"))
         registration.add(str(upload["id"]), zone)
@@ -381,6 +414,21 @@ def _image_url(ctx: CallContext, source: ImageSource | None, filename: str) -> I
         except (OSError, ValueError) as exc:
             raise CloudError(f"Cannot serve the stemcell image on cpi.stemcell_serve_address '{address}': {exc}") \
                 from None
+        with server:
+            yield server.url
+        return
+    if not base and source is not None and ctx.config.cloudstack.stemcell_upload_mode == "auto":
+        from cpi_framework.services.serve import ImageServer, default_serve_address
+
+        address = default_serve_address(ctx.config.cloudstack.endpoint)
+        ctx.log.warning("This cloud registers stemcells by URL; serving the image on %s, this host's address towards "
+                        "the API (set cpi.stemcell_serve_address to an address:port the secondary storage VM can "
+                        "reach, or cloudstack.stemcell_url_base)", address)
+        try:
+            server = ImageServer(source, filename, address, ctx.log)
+        except (OSError, ValueError) as exc:
+            raise CloudError(f"Cannot serve the stemcell image on {address} (this host's address towards the API): "
+                             f"{exc}; set cpi.stemcell_serve_address or cloudstack.stemcell_url_base") from None
         with server:
             yield server.url
         return

@@ -34,6 +34,23 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def default_serve_address(endpoint: str) -> str:
+    """``host:0`` with this host's own address on the route to the API ``endpoint`` (no packet is sent:
+    connecting a UDP socket only selects the route). The stand-in for ``cpi.stemcell_serve_address``
+    where a cloud can only register templates by URL and the operator named no address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    family, _, _, _, target = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect(target)
+        local = probe.getsockname()[0]
+    return f"[{local}]:0" if ":" in local else f"{local}:0"
+
+
 class ImageServer:
     """Serve ``path`` (a file name or an :class:`ImageSource`) as ``http://<host>:<port>/<token>/<filename>``
     until :meth:`stop`.

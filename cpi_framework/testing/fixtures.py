@@ -54,10 +54,26 @@ def _caller(default_config: Path) -> Cpi:
     return call
 
 
+VERSION_ENV = "CPI_TEST_CLOUDSTACK_VERSION"
+"""Environment variable naming the CloudStack version the kit's simulators model (``4.5``, ``4.11.3.0``, ...;
+a bare profile name such as ``4.5`` takes the version of ``cloudstack_simulator/examples/cloudstack-4.5.yml``).
+Unset: the simulator's default (the newest long-term release)."""
+
+
+def simulator_config() -> dict[str, Any] | None:
+    """The kit's simulator config: ``None`` (the default) or the version ``$CPI_TEST_CLOUDSTACK_VERSION`` names."""
+    wanted = os.environ.get(VERSION_ENV, "").strip()
+    if not wanted:
+        return None
+    from cloudstack_simulator.versions import PROFILES
+
+    return {"cloudstack_version": PROFILES.get(wanted, wanted)}
+
+
 def _new_simulator() -> Any:
     from cloudstack_simulator import Simulator
 
-    return Simulator()
+    return Simulator(simulator_config())
 
 
 @pytest.fixture(scope="session")

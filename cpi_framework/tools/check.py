@@ -281,7 +281,56 @@ class Checker:
             self.results[-1].status = "warn"
         version = self.capabilities.get("cloudstackversion", "unknown")
         self.add("keys", "pass", f"API key accepted (CloudStack {version})")
+        self.check_version()
         return True
+
+    def check_version(self) -> None:
+        """Name the cloud's CloudStack version and what it implies: the routes the CPI takes, the keys that matter."""
+        from cpi_framework.services import versions
+
+        assert self.ctx is not None
+        cs, cpi = self.ctx.config.cloudstack, self.ctx.config.cpi
+        reported = self.capabilities.get("cloudstackversion")
+        version = versions.parse_version(reported)
+        if version is None:
+            self.add("version", "warn", f"the cloud does not report a CloudStack version ({reported!r})",
+                     "set cloudstack.version to the cloud's version so the CPI need not probe")
+            return
+        shown = versions.show(version)
+        facts, fixes, status = [], [], "pass"
+        if version < versions.OLDEST_SUPPORTED:
+            status = "warn"
+            facts.append(f"older than {versions.show(versions.OLDEST_SUPPORTED)}, the oldest version tested")
+        direct = version >= versions.COMMANDS_SINCE["getUploadParamsForTemplate"]
+        if direct:
+            facts.append("stemcells by direct upload (getUploadParamsForTemplate)")
+        else:
+            facts.append("no direct upload before 4.6: stemcells by URL registration (registerTemplate)")
+            if cs.stemcell_upload_mode == "direct":
+                status = "fail"
+                fixes.append("set cloudstack.stemcell_upload_mode to auto or url")
+            elif not (cpi.stemcell_serve_address or cs.stemcell_url_base):
+                status = "warn" if status == "pass" else status
+                fixes.append("set cpi.stemcell_serve_address to an address:port of this host the secondary storage "
+                             "VM can reach (else the CPI serves on its address towards the API, on a random port), "
+                             "or cloudstack.stemcell_url_base")
+        if version >= versions.COMMANDS_SINCE["changeOfferingForVolume"]:
+            facts.append("disk offering changes by changeOfferingForVolume")
+        else:
+            facts.append("disk offering changes by resizeVolume (changeOfferingForVolume from 4.17)")
+        facts.append("unknown commands answer " + ("401, like wrong keys" if version >= (4, 11) else "432"))
+        configured = versions.configured(self.ctx)
+        keys = ["cloudstack.stemcell_serve_address or cloudstack.stemcell_url_base"] if not direct else []
+        if configured is None and version < versions.COMMANDS_SINCE["changeOfferingForVolume"]:
+            keys.append(f"cloudstack.version: \"{shown}\" (optional: the CPI then skips the refused first try of "
+                        "newer commands)")
+        if keys:
+            facts.append("config keys that matter on this version: " + ", ".join(keys))
+        if configured is not None and configured[:2] != version[:2]:
+            status = "warn" if status == "pass" else status
+            fixes.insert(0, f"cloudstack.version is {versions.show(configured)} but the cloud runs {shown}: "
+                            f"set it to \"{shown}\" or remove it")
+        self.add("version", status, f"CloudStack {shown}: " + "; ".join(facts), "; ".join(fixes))
 
     def check_zone(self, name: str, label: str) -> dict[str, Any] | None:
         from cpi_framework.services import catalog
@@ -413,7 +462,13 @@ class Checker:
         from cpi_framework.cloudstack import ApiError
 
         assert self.ctx is not None
+        from cpi_framework.services import versions
+
         mode = config.cloudstack.stemcell_upload_mode
+        if mode == "auto":
+            reported = self.capabilities.get("cloudstackversion")
+            version = versions.configured(self.ctx) or versions.parse_version(reported)
+            mode = "url" if version and version < versions.COMMANDS_SINCE["getUploadParamsForTemplate"] else "direct"
         command = "getUploadParamsForTemplate" if mode == "direct" else "registerTemplate"
         try:
             apis = self.ctx.client.list("listApis", {"name": command})

@@ -286,3 +286,36 @@ def test_every_command_has_help(command):
     proc = subprocess.run([*cpi_command(), command, "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert f"cloudstack-cpi {command}" in proc.stdout
+
+
+@pytest.mark.parametrize(("version", "status", "mentions"), [
+    ("4.5.2", "warn", ("CloudStack 4.5.2", "URL registration", "resizeVolume", "answer 432",
+                       "cpi.stemcell_serve_address", "cloudstack.version")),
+    ("4.11.3.0", "pass", ("CloudStack 4.11.3.0", "direct upload", "resizeVolume", "401, like wrong keys",
+                          "cloudstack.version")),
+    ("4.20.1.0", "pass", ("CloudStack 4.20.1.0", "direct upload", "changeOfferingForVolume")),
+])
+def test_check_names_the_version_and_what_it_implies(capsys, tmp_path, version, status, mentions):
+    from cloudstack_simulator import Simulator
+
+    with Simulator({"cloudstack_version": version}) as sim:
+        code, report = run_check(capsys, make_cpi_config(sim, "xen", tmp_path))
+    line = by_check(report)["version"]
+    assert line["status"] == status, line
+    for text in mentions:
+        assert text in line["message"] + line["fix"], (text, line)
+    assert code == 0
+    upload = by_check(report)["template upload"]
+    assert ("registerTemplate" if version == "4.5.2" else "getUploadParamsForTemplate") in upload["message"]
+
+
+def test_check_fails_direct_mode_on_a_cloud_without_direct_upload(capsys, tmp_path):
+    from cloudstack_simulator import Simulator
+
+    with Simulator({"cloudstack_version": "4.5.2"}) as sim:
+        config = make_cpi_config(sim, "xen", tmp_path, cloudstack={"stemcell_upload_mode": "direct", "version": "4.9"})
+        code, report = run_check(capsys, config)
+    line = by_check(report)["version"]
+    assert code == 1 and line["status"] == "fail"
+    assert "stemcell_upload_mode to auto or url" in line["fix"]
+    assert "cloudstack.version is 4.9 but the cloud runs 4.5.2" in line["fix"]

@@ -30,7 +30,7 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
     config = load_config(write(tmp_path, BASE))
     assert config.cloudstack.hypervisor == "xen"
     assert config.cloudstack.timeouts.for_op("create_vm") == 1200
-    assert config.cloudstack.stemcell_upload_mode == "direct"
+    assert config.cloudstack.stemcell_upload_mode == "auto"
     assert config.cpi.force_expunge is True
     assert config.cpi.blobstore.settings() is None
     assert config.path == str(tmp_path / "cpi.json")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cpi_framework.cloudstack import ApiError, AsyncJob, AsyncJobFailed, AsyncJobTimeout
+from cpi_framework.cloudstack import ApiError, AsyncJob, AsyncJobFailed, AsyncJobTimeout, AuthenticationError
 from cpi_framework.config import validate_config
 from cpi_framework.context import CallContext
 from cpi_framework.errors import CloudError, CpiError, DiskNotAttached, DiskNotFound, NotSupported
@@ -319,7 +319,8 @@ def test_update_disk_same_type_keeps_the_cid() -> None:
 def test_update_disk_to_another_offering(outcome: Any, after: Any, expected: type[Exception] | None) -> None:
     lists = [[vol()], [after]] if after is not None else [[vol()]]
     ctx = make_ctx({"listVolumes": lambda _: lists.pop(0), "listDiskOfferings": offerings,
-                    "changeOfferingForVolume": [outcome]})
+                    "changeOfferingForVolume": [outcome],
+                    "listCapabilities": {"capability": {"cloudstackversion": "4.19.1.0"}}})
     if expected is None:
         assert disks.update_disk(ctx, VOL, 2048, {"disk_offering": "disk-large"}) == VOL
     else:
@@ -327,6 +328,23 @@ def test_update_disk_to_another_offering(outcome: Any, after: Any, expected: typ
             disks.update_disk(ctx, VOL, 2048, {"disk_offering": "disk-large"})
         assert type(err.value) is expected
     assert ("changeOfferingForVolume", {"id": VOL, "diskofferingid": LARGE["id"]}) in ctx.client.calls
+
+
+@pytest.mark.parametrize("refusal", [
+    ApiError("changeOfferingForVolume", "The given command does not exist or it is not available for user",
+             errorcode=432),
+    AuthenticationError("changeOfferingForVolume", "unable to verify user credentials and/or request signature",
+                        errorcode=401),
+])
+def test_update_disk_before_4_17_changes_the_offering_with_resize_volume(refusal: ApiError) -> None:
+    """CloudStack < 4.17 has no changeOfferingForVolume (432 up to 4.10, 401 later): one listCapabilities
+    tells that from a role denial or wrong keys, then resizeVolume with the new offering does the change."""
+    ctx = make_ctx({"listVolumes": [vol()], "listDiskOfferings": offerings, "changeOfferingForVolume": [refusal],
+                    "listCapabilities": {"capability": {"cloudstackversion": "4.15.2.0"}},
+                    "resizeVolume": {"volume": vol(diskofferingid=LARGE["id"], size=100 * GIB)}})
+    assert disks.update_disk(ctx, VOL, 2048, {"disk_offering": "disk-large"}) == VOL
+    assert ctx.client.commands()[-2:] == ["listCapabilities", "resizeVolume"]
+    assert ("resizeVolume", {"id": VOL, "diskofferingid": LARGE["id"]}) in ctx.client.calls
 
 
 def test_update_disk_never_shrinks_through_an_offering() -> None:
