@@ -113,7 +113,7 @@ class Core:
                 body = cmd.handler(ctx, Params(_short_name(cmd.response_name), known))
             return self._ok(cmd.response_name, body, wants_json)
         except ApiError as err:
-            return self._error(err, command, wants_json)
+            return self._error(limits.as_seen_by_caller(self.cfg, err), command, wants_json)
 
     def _authenticate(self, command: str, params: dict[str, str]) -> None:
         api_key = next((v for k, v in params.items() if k.lower() == "apikey"), None)

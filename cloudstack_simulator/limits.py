@@ -32,6 +32,27 @@ def is_root_admin(cfg: dict[str, Any]) -> bool:
     return (cfg.get("role") or {}).get("type", ADMIN) == ADMIN
 
 
+# BaseCmd.USER_ERROR_MESSAGE: what a non-root-admin caller reads instead of the server's text.
+USER_ERROR_MESSAGE = "Internal error executing command, please contact your system administrator"
+MASKED_CODES = (530, 533, 534)
+
+
+def as_seen_by_caller(cfg: dict[str, Any], err: ApiError) -> ApiError:
+    """``ApiServer.handleRequest`` (4.x): for a caller that is not a root admin, the text of an
+    InsufficientCapacityException (533), ResourceUnavailableException (534) or any unhandled
+    exception (530, e.g. CloudRuntimeException) is replaced by ``USER_ERROR_MESSAGE``.
+
+    Applies to what ``handleRequest`` runs: sync commands and the create phase of async ones
+    (job failures are written by ``ApiAsyncJobDispatcher``, which keeps the text). A
+    ServerApiException a command throws itself passes through ("catch (ServerApiException ex)
+    { throw ex; }"): those carry cserrorcode 9999 here (faults too: they are the final answer).
+    Parameter (431), permission (531) and limit (535) errors keep their text.
+    """
+    if is_root_admin(cfg) or err.errorcode not in MASKED_CODES or err.cserrorcode == CS_SERVER_API:
+        return err
+    return ApiError(err.errorcode, USER_ERROR_MESSAGE, err.cserrorcode, err.errorresponse, err.http_status)
+
+
 def check_command_allowed(cfg: dict[str, Any], command: str) -> None:
     """The role check ``ApiServer.verifyRequest`` runs before the signature: 432 ``errorresponse``."""
     if is_root_admin(cfg):

@@ -173,8 +173,16 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, cs.ApiError) and exc.http_status == 503:  # maintenance: rejected before it ran
         return True
+    if isinstance(exc, cs.ApiError) and exc.errorcode in _TRANSIENT_API_CODES:
+        return True
     text = (getattr(exc, "errortext", None) or str(exc)).lower()
     return any(marker in text for marker in _TRANSIENT_MARKERS)
+
+
+# InsufficientCapacityException (533) and ResourceUnavailableException (534), answered at once: their
+# text is replaced by "Internal error executing command…" for accounts that are not root admins
+# (ApiServer.handleRequest), so the code, not the text, has to say "capacity".
+_TRANSIENT_API_CODES = frozenset({533, 534})
 
 
 _TRANSIENT_MARKERS = (

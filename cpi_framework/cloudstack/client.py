@@ -15,7 +15,14 @@ from typing import Any
 
 import requests
 
-from .errors import CloudStackError, ParameterError, UnexpectedResponse
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    CloudStackError,
+    CommandUnavailable,
+    ParameterError,
+    UnexpectedResponse,
+)
 from .jobs import AsyncJob, JobResult, wait_jobs
 from .params import flatten_params
 from .settings import MAX_THROTTLE_WAIT, ClientSettings, RequestStats
@@ -24,6 +31,7 @@ from .transport import Transport
 __all__ = ["CloudStackClient"]
 
 MAX_PAGES = 10_000
+_KEY_PROBE = "listCapabilities"  # a read every account may call, answered without side effects
 
 
 class CloudStackClient:
@@ -81,7 +89,30 @@ class CloudStackClient:
     def _call(
         self, command: str, flat: dict[str, str], *, post: bool | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
-        return self._transport.request(command, flat, post=post, deadline=self._deadline(timeout))
+        try:
+            return self._transport.request(command, flat, post=post, deadline=self._deadline(timeout))
+        except AuthenticationError as exc:
+            raise self._why_unauthorized(command, exc) from None
+
+    def _why_unauthorized(self, command: str, exc: AuthenticationError) -> ApiError:
+        """Tell "no such command" from "wrong keys": current servers answer both with the same 401
+        (``ApiServer.verifyRequest`` returns false for a command it does not have). One signed read
+        that succeeds proves the keys, the signing and the clock; only then is it the command."""
+        if command == _KEY_PROBE:
+            return exc
+        try:
+            self._transport.request(_KEY_PROBE, {}, post=False, deadline=self._deadline(None))
+        except CloudStackError:
+            return exc
+        return CommandUnavailable(
+            command,
+            f"this CloudStack does not offer {command} to this account (it answered 401 '{exc.errortext}', but the "
+            f"same keys work for {_KEY_PROBE}: the command is newer than the server, its plugin is disabled, "
+            "or the account's role does not allow it)",
+            http_status=exc.http_status,
+            errorcode=exc.errorcode,
+            cserrorcode=exc.cserrorcode,
+        )
 
     def call(self, command: str, params: Mapping[str, Any] | None = None, *, post: bool | None = None) -> dict:
         """Run ``command`` and return the object under the response's single top-level key.

@@ -12,6 +12,7 @@ may do next (retry, read back state, fix the config)::
       x ApiError                        the API answered an error: .http_status .errorcode
         |                               .cserrorcode .errortext, .is_not_found
         + AuthenticationError           401: bad key/signature, expired signature, disabled key
+        + CommandUnavailable            401 for one command while the keys work: no such command here
         + ParameterError                431: bad or missing parameter, unknown entity
         + Throttled                     429 still returned when the throttle deadline ran out
       x AsyncJobFailed                  jobstatus 2 (or any non-0/1): .job_id .errorcode .errortext
@@ -33,6 +34,7 @@ __all__ = [
     "AsyncJobTimeout",
     "AuthenticationError",
     "CloudStackError",
+    "CommandUnavailable",
     "ConnectTimeout",
     "ParameterError",
     "ReadTimeout",
@@ -129,6 +131,12 @@ class ApiError(CloudStackError):
 
 class AuthenticationError(ApiError):
     """401: wrong API/secret key, signature mismatch, expired ``expires``, disabled key."""
+
+
+class CommandUnavailable(ApiError):
+    """The server refused one command with 401 although the same keys work for another: the command
+    does not exist on this CloudStack (current servers answer an unknown command like a bad signature,
+    ``ApiServer.verifyRequest``) or the account may not call it. Never a key problem."""
 
 
 class ParameterError(ApiError):

@@ -31,6 +31,11 @@ _THROTTLE_TEXT = re.compile(r"api limit|rate limit|request limit|too many reques
 _RETRY_AFTER_TEXT = re.compile(r"retry after \[?(\d+(?:\.\d+)?)\]?\s*(ms|milliseconds?|s|sec|seconds?)\b", re.I)
 _AUTH_HINT = "check the API key and secret key, and that this host's clock is right (signatures expire)"
 _RETRYABLE_API_CODES = {530, 503}
+# BaseCmd.USER_ERROR_MESSAGE: ApiServer.handleRequest puts it in place of the real text of a 530,
+# 533 or 534 (sync commands, create phase of async ones) for callers that are not root admins.
+MASKED_TEXT = "Internal error executing command, please contact your system administrator"
+_MASKED_HINT = ("CloudStack hides the cause from accounts that are not root admins: the management server "
+                "log has it (search it for the command at this time)")
 
 
 def _int(value: Any) -> int | None:
@@ -57,6 +62,8 @@ def api_error(
         return AuthenticationError(command, errortext, hint=_AUTH_HINT, **kwargs)
     if code == 431:
         return ParameterError(command, errortext, **kwargs)
+    if errortext.strip() == MASKED_TEXT:
+        return ApiError(command, errortext, hint=_MASKED_HINT, **kwargs)
     return ApiError(command, errortext, **kwargs)
 
 

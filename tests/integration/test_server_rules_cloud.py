@@ -1,7 +1,8 @@
 """The CPI on clouds whose settings differ from the defaults (issue 15; ledger in docs/simulator.md).
 
 Each test starts a simulator configured like such a cloud and runs the real ``cloudstack-cpi``:
-a lowered ``default.page.size``.
+a lowered ``default.page.size``, an account that is not a root admin, an older server without a
+command.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from cpi_framework.testing.checks import (
     assert_no_leaks,
     cpi_objects,
     dynamic,
+    failed,
+    free_ip,
     ok,
 )
 
@@ -69,3 +72,59 @@ def test_lowered_default_page_size(cloud: Cloud) -> None:
     assert_no_leaks(sim, before)
     sizes = {e["params"].get("pagesize") for e in sim.request_log() if e["command"].startswith("list")}
     assert sizes <= {None, "2"}, sizes
+
+
+# -- accounts that are not root admins ----------------------------------------------------------
+
+USER_ROLE = {"role": {"name": "User", "type": "User"}, "api": {"allow_user_expunge_recover_vm": False}}
+
+
+def test_user_account_lifecycle_and_not_found_answers(cloud: Cloud) -> None:
+    """The text-based answers the CPI relies on (not found, expunge refused) keep their text for a
+    plain user: ApiServer.handleRequest only hides 530/533/534."""
+    sim, cpi = cloud(USER_ROLE)
+    before = cpi_objects(sim)
+    stemcell = _light_stemcell(cpi)
+    vm = ok(cpi("create_vm", "agent-user", stemcell, {"compute_offering": "small", "disk": 1024},
+                {"default": dynamic()}, None, None, context=STEMCELL_CONTEXT))[0]
+    disk = ok(cpi("create_disk", 1024, {}, vm))
+    ok(cpi("attach_disk", vm, disk))
+    ok(cpi("delete_vm", vm))  # expunge refused (531) -> destroy, expungeVirtualMachine refused, go on
+    assert ok(cpi("has_vm", vm)) is False
+    failed(cpi("delete_vm", vm), "Bosh::Clouds::VMNotFound")
+    ok(cpi("delete_disk", disk))
+    assert ok(cpi("has_disk", disk)) is False
+    assert_no_leaks(sim, before)
+
+
+def test_user_account_capacity_failure_is_still_retryable(cloud: Cloud) -> None:
+    """A 533 answered at once reads "Internal error executing command, please contact your system
+    administrator" for a plain user; the CPI classifies it by its code and says why the text is bare."""
+    sim, cpi = cloud(USER_ROLE)
+    stemcell = _light_stemcell(cpi)
+    network = next(n for n in sim.inventory()["networks"] if n["name"] == "bosh-net" and n["zonename"] == "zone-xen")
+    ip = free_ip(network)
+    manual = {"default": {"type": "manual", "ip": ip, "netmask": "255.255.255.0", "gateway": network["gateway"],
+                          "cloud_properties": {"name": "bosh-net"}}}
+    first = ok(cpi("create_vm", "agent-a", stemcell, {"compute_offering": "small"}, manual, None, None,
+                   context=STEMCELL_CONTEXT))[0]
+    before = cpi_objects(sim)
+    error = failed(cpi("create_vm", "agent-b", stemcell, {"compute_offering": "small"}, manual, None, None,
+                       context=STEMCELL_CONTEXT), "Bosh::Clouds::VMCreationFailed")
+    assert "Internal error executing command" in error["message"] and "not root admins" in error["message"], error
+    assert error["ok_to_retry"] is True
+    assert_no_leaks(sim, before)
+    ok(cpi("delete_vm", first))
+
+
+# -- commands a server does not have ------------------------------------------------------------
+
+def test_unknown_command_is_not_reported_as_wrong_keys(cloud: Cloud) -> None:
+    """4.11+ answers an unknown command (changeOfferingForVolume before 4.17) with the 401 of a bad
+    signature (ApiServer.verifyRequest); the CPI proves its keys and says the command is missing."""
+    sim, cpi = cloud({"cloudstack_version": "4.15.2.0"})
+    disk = ok(cpi("create_disk", 1024, {}, None))
+    error = failed(cpi("update_disk", disk, 102400, {"disk_offering": "disk-large"}), "Bosh::Clouds::NotSupported")
+    assert "does not offer changeOfferingForVolume" in error["message"], error
+    assert "API key" not in error["message"] and "clock" not in error["message"], error
+    ok(cpi("delete_disk", disk))

@@ -35,3 +35,27 @@ def test_create_tags_refuses_an_empty_value_in_the_job(cs) -> None:
     assert job["jobstatus"] == 2 and job["jobresult"]["errorcode"] == 530
     assert job["jobresult"]["errortext"] == "Value for the key b is either null or empty"
     assert not [t for t in cs.sim.inventory()["tags"] if t["resourceid"] == vm["id"]]  # nothing half-applied
+
+
+def test_non_root_admin_reads_no_cause_for_530_533_534(make_sim) -> None:
+    """ApiServer.handleRequest hides these texts from callers that are not root admins (sync and create
+    phase); 431 and a ServerApiException thrown by the command itself keep theirs."""
+    cs = make_sim({"role": {"name": "User", "type": "User"}})
+    vm = cs.deploy()
+    ip = vm["nic"][0]["ipaddress"]
+    zid = cs.zone()
+    status, text = cs.error("deployVirtualMachine", "POST", zoneid=zid, serviceofferingid=cs.offering(),
+                            templateid=cs.template(zid), **{"iptonetworklist[0].networkid": cs.network(zid),
+                                                           "iptonetworklist[0].ip": ip})
+    assert (status, text) == (533, "Internal error executing command, please contact your system administrator")
+    assert cs.error("listApis", name="noSuchApi")[1].startswith("Api Discovery plugin")  # ServerApiException
+    assert "Invalid parameter id" in cs.error("listVirtualMachines", id="not-a-uuid")[1]  # 431
+
+
+def test_root_admin_reads_the_cause(cs) -> None:
+    vm = cs.deploy()
+    zid = cs.zone()
+    status, text = cs.error("deployVirtualMachine", "POST", zoneid=zid, serviceofferingid=cs.offering(),
+                            templateid=cs.template(zid), **{"iptonetworklist[0].networkid": cs.network(zid),
+                                                           "iptonetworklist[0].ip": vm["nic"][0]["ipaddress"]})
+    assert status == 533 and "already in use" in text

@@ -13,6 +13,7 @@ from cpi_framework.cloudstack import (
     ApiError,
     AuthenticationError,
     CloudStackClient,
+    CommandUnavailable,
     ConnectTimeout,
     ParameterError,
     ReadTimeout,
@@ -82,15 +83,31 @@ def test_empty_answer_is_empty_dict(api: FakeApi, client: CloudStackClient) -> N
 def test_401_bad_signature(api: FakeApi, client: CloudStackClient) -> None:
     text = "unable to verify user credentials and/or request signature"
     api.on("listZones", (401, {"listzonesresponse": {"uuidList": [], "errorcode": 401, "errortext": text}}))
+    api.on("listCapabilities", (401, {"listcapabilitiesresponse": {"errorcode": 401, "errortext": text}}))
     with pytest.raises(AuthenticationError) as info:
         client.call("listZones")
     assert info.value.errorcode == 401 and info.value.http_status == 401
     assert str(info.value).startswith(f"listZones: {text} (errorcode 401)")
-    assert len(api.calls) == 1  # never retried
+    assert [c.command for c in api.calls] == ["listZones", "listCapabilities"]  # never retried; keys probed once
+
+
+def test_401_for_one_command_while_the_keys_work_is_an_unavailable_command(api: FakeApi,
+                                                                         client: CloudStackClient) -> None:
+    """Current servers answer an unknown command with the bad-signature 401 (ApiServer.verifyRequest)."""
+    text = "unable to verify user credentials and/or request signature"
+    api.on("changeOfferingForVolume", (401, {"changeofferingforvolumeresponse": {"errorcode": 401,
+                                                                                 "errortext": text}}))
+    api.on("listCapabilities", {"listcapabilitiesresponse": {"capability": {"cloudstackversion": "4.15.2.0"}}})
+    with pytest.raises(CommandUnavailable) as info:
+        client.call("changeOfferingForVolume", {"id": "v"})
+    assert not isinstance(info.value, AuthenticationError)
+    assert "does not offer changeOfferingForVolume" in str(info.value)
+    assert "API key" not in str(info.value) and "secret" not in str(info.value)
 
 
 def test_401_without_json_body_uses_x_description(api: FakeApi, client: CloudStackClient) -> None:
     api.on("listZones", (401, "", {"X-Description": "unable to verify user credentials"}))
+    api.on("listCapabilities", (401, "", {"X-Description": "unable to verify user credentials"}))
     with pytest.raises(AuthenticationError, match="unable to verify user credentials"):
         client.call("listZones")
 
