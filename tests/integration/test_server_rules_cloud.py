@@ -120,9 +120,10 @@ def test_user_account_capacity_failure_is_still_retryable(cloud: Cloud) -> None:
 # -- commands a server does not have ------------------------------------------------------------
 
 def test_unknown_command_is_not_reported_as_wrong_keys(cloud: Cloud) -> None:
-    """4.11+ answers an unknown command (changeOfferingForVolume before 4.17) with the 401 of a bad
-    signature (ApiServer.verifyRequest); the CPI proves its keys and says the command is missing."""
-    sim, cpi = cloud({"cloudstack_version": "4.15.2.0"})
+    """4.11+ answers a command it does not have with the 401 of a bad signature (ApiServer.verifyRequest).
+    Here the operator's cloudstack.version claims 4.19, so the CPI sends changeOfferingForVolume to a
+    4.15 server; the client proves its keys and says the command is missing, not that the keys are wrong."""
+    sim, cpi = cloud({"cloudstack_version": "4.15.2.0"}, cloudstack={"version": "4.19.1.0"})
     disk = ok(cpi("create_disk", 1024, {}, None))
     error = failed(cpi("update_disk", disk, 102400, {"disk_offering": "disk-large"}), "Bosh::Clouds::NotSupported")
     assert "does not offer changeOfferingForVolume" in error["message"], error
