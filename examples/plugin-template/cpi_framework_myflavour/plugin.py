@@ -12,7 +12,8 @@ from typing import Any
 from cpi_framework.hookspecs import hookimpl
 from cpi_framework.types import HypervisorSpec
 
-NAME = "myflavour"
+NAME = "myflavour"  # the entry point's key: what operators write in cloudstack.hypervisor
+BASE = "xen"  # the shipped plugin this flavour extends (its distribution is in pyproject.toml)
 
 
 @hookimpl
@@ -20,13 +21,14 @@ def cpi_hypervisor() -> HypervisorSpec:
     # Exactly one per plugin. ``name`` must equal the entry point's key.
     return HypervisorSpec(
         name=NAME,
-        extends="xen",
+        extends=BASE,
         description="My CloudStack flavour",
-        defaults={"cloudstack.stemcell_os_type": "Other PV (64-bit)"},  # explicit config still wins
+        # your cloud's names, e.g. "cpi.default_disk_offering": "Data disk"; an operator's config still wins
+        defaults={"cloudstack.stemcell_public_visibility": False},
     )
 
 
 @hookimpl
 def cpi_deploy_params(params: dict[str, Any], vm_type: dict[str, Any]) -> None:
     # Runs after the base plugin's implementation; adjust ``params`` in place.
-    params.setdefault("details", {}).setdefault("myflavour", "true")
+    params.setdefault("details", {}).setdefault(NAME, "true")

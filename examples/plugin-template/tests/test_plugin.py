@@ -17,14 +17,16 @@ def test_discovered_from_its_entry_point() -> None:
 
 
 def test_selected_with_its_base() -> None:
+    plugin = discover()[PLUGIN_NAME].load()
     host = PluginHost(PLUGIN_NAME)
-    assert [loaded.spec.name for loaded in host.chain] == ["xen", PLUGIN_NAME]
-    assert host.defaults["cloudstack.stemcell_os_type"] == "Other PV (64-bit)"
+    assert [loaded.spec.name for loaded in host.chain] == [plugin.BASE, PLUGIN_NAME]
+    for key, value in plugin.cpi_hypervisor().defaults.items():
+        assert host.defaults[key] == value
 
 
 def test_deploy_params_add_the_flavour_detail() -> None:
     params = PluginHost(PLUGIN_NAME).deploy_params({"details": {"cpuNumber": "1"}}, {})
-    assert params["details"] == {"cpuNumber": "1", "myflavour": "true"}
+    assert params["details"]["cpuNumber"] == "1" and params["details"][PLUGIN_NAME] == "true"
 
 
 def test_listed_by_the_cpi(tmp_path) -> None:
@@ -35,4 +37,4 @@ def test_listed_by_the_cpi(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-m", "cpi_framework", "plugins", "--config", str(config), "--json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["active_chain"] == ["xen", PLUGIN_NAME]
+    assert json.loads(proc.stdout)["active_chain"] == [discover()[PLUGIN_NAME].load().BASE, PLUGIN_NAME]
