@@ -54,6 +54,8 @@ class CloudStackClient:
         self._own_session = session is None
         self.session = session if session is not None else requests.Session()
         self._stats = RequestStats()
+        self.capabilities: dict[str, Any] | None = None
+        """The ``listCapabilities`` answer of the key probe, when one was made (read by services.versions)."""
         self._transport = Transport(
             settings,
             session=self.session,
@@ -101,7 +103,7 @@ class CloudStackClient:
         if command == _KEY_PROBE:
             return exc
         try:
-            self._transport.request(_KEY_PROBE, {}, post=False, deadline=self._deadline(None))
+            self.capabilities = self._transport.request(_KEY_PROBE, {}, post=False, deadline=self._deadline(None))
         except CloudStackError:
             return exc
         return CommandUnavailable(

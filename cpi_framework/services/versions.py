@@ -2,10 +2,11 @@
 
 The CPI always sends the modern command first. Only when the cloud refuses it the way a server
 answers a command it does not have - 432 "does not exist" up to 4.10, the 401 of wrong keys from
-4.11 (``ApiServer.verifyRequest``) - does it ask ``listCapabilities`` (one request, read once per
-call) for ``cloudstackversion``: older than the command's release means *missing*, and the caller
-takes the route that version offers; otherwise the refusal stands (the role denies it, or the keys
-are really wrong). ``cloudstack.version`` in the config skips even that: the routes then follow the
+4.11 (``ApiServer.verifyRequest``; the client has then made its key probe already, whose answer is
+reused) - does it read ``listCapabilities`` (at most one request per call) for its
+``cloudstackversion``: older than the command's release means *missing*, and the caller takes the
+route that version offers; otherwise the refusal stands (the role denies it, or the keys are
+really wrong). ``cloudstack.version`` in the config skips even that: the routes then follow the
 configured version and nothing is probed. Why no cache across CPI processes: docs/performance.md.
 """
 
@@ -60,7 +61,8 @@ def cloud_version(ctx: CallContext) -> Version | None:
     if version is not None:
         return version
     if _CACHE_KEY not in ctx.cache:
-        capability = ctx.client.call("listCapabilities").get("capability") or {}
+        answer = getattr(ctx.client, "capabilities", None) or ctx.client.call("listCapabilities")  # reuse the key probe
+        capability = answer.get("capability") or {}
         ctx.cache[_CACHE_KEY] = parse_version(capability.get("cloudstackversion"))
     return ctx.cache[_CACHE_KEY]
 

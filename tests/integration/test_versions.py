@@ -59,6 +59,7 @@ def test_the_cpi_takes_the_route_each_version_offers(profile: str, tmp_path: Pat
         counts = sim.request_counts()
         if old_offering_change:
             assert _succeeded(sim, "resizeVolume") == 1 and counts.get("changeOfferingForVolume") == 1
+            assert counts["listCapabilities"] == 1  # the client's key probe on a 401 is reused, not repeated
         else:  # modern clouds: no probe, no extra request
             assert _succeeded(sim, "changeOfferingForVolume") == 1
             assert "resizeVolume" not in counts and "listCapabilities" not in counts
