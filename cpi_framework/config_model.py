@@ -42,6 +42,7 @@ class CloudStackConfig:
     hypervisor: str = "xen"
     default_key_name: str | None = None
     ca_cert: str | None = None
+    upload_ca_cert: str | None = None
     stemcell_os_type: str | None = None
     stemcell_requires_hvm: bool | None = None
     stemcell_public_visibility: bool = False

@@ -125,6 +125,12 @@ class CloudStackSchema(_Strict):
     ca_cert = _f(
         fields.String, "PEM CA certificate(s) to verify the endpoint (TLS is always verified)", load_default=None
     )
+    upload_ca_cert = _f(
+        fields.String,
+        "PEM CA certificate(s) to verify the secondary storage VM, the host direct stemcell uploads go to "
+        "(another host and certificate than the endpoint); default: ca_cert, else the system CAs",
+        load_default=None,
+    )
     private_key = _f(fields.String, "Unused (accepted for seed manifests)", load_default=None, secret=True)
     state_timeout = _f(fields.Float, "Seed name for timeouts.default (seconds)", load_default=None)
     state_timeout_volume = _f(fields.Float, "Seed name for timeouts.volume (seconds)", load_default=None)

@@ -82,7 +82,7 @@ class CallContext:
         cs = self.config.cloudstack
         verify: bool | str = True
         if cs.ca_cert:
-            verify = self._temp_file(cs.ca_cert, suffix=".pem")
+            verify = self.temp_file(cs.ca_cert, suffix=".pem")
         settings = ClientSettings(
             endpoint=cs.endpoint,
             api_key=cs.api_key,
@@ -96,7 +96,8 @@ class CallContext:
         )
         return CloudStackClient(settings, logger=self.log.getChild("cloudstack"))
 
-    def _temp_file(self, content: str, suffix: str) -> str:
+    def temp_file(self, content: str, suffix: str) -> str:
+        """Write ``content`` to a private temporary file (a CA bundle for ``requests``), removed by :meth:`close`."""
         handle, path = tempfile.mkstemp(prefix="cpi-", suffix=suffix)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(content)

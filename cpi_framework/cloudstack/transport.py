@@ -230,7 +230,7 @@ _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_L
 _BAD_CA = ("NO_CERTIFICATE_OR_CRL_FOUND", "PEM_LIB", "NO_START_LINE", "BAD_BASE64_DECODE")
 
 
-def _ssl_cause(exc: BaseException) -> Any:
+def ssl_cause(exc: BaseException) -> Any:
     """The ``ssl.SSLError`` under requests' and urllib3's wrappers (args, ``reason``, chaining)."""
     import ssl
 
@@ -251,7 +251,7 @@ def _tls_error(command: str, where: str, exc: BaseException, raw: str) -> TLSErr
     """Name the real cause in the operator's words, without the transport library's internals."""
     import ssl
 
-    cause = _ssl_cause(exc)
+    cause = ssl_cause(exc)
     reason = str(getattr(cause, "reason", "") or "").upper()
     if any(marker in reason or marker.replace("_", " ").lower() in raw.lower() for marker in _NOT_TLS):
         return NotTLSError(

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from cpi_framework.errors import CloudError, CpiError
 from cpi_framework.services import catalog
 from cpi_framework.services.catalog import is_uuid
-from cpi_framework.services.tags import cpi_tags, create_tags, stringify_metadata
+from cpi_framework.services.tags import cpi_tags, stringify_metadata, submit_tags, tags_of
 from cpi_framework.services.templates import (
     STEMCELL_CID_TAG,
     delete_templates,
@@ -297,7 +297,15 @@ def _create_light(ctx: CallContext, reference: str) -> str:
 
 
 class _Registration:
-    """Templates created so far by this call (for cleanup), tagged as soon as they exist."""
+    """Templates created so far by this call (for cleanup), tagged as soon as they exist.
+
+    The ``createTags`` job is submitted the moment a template exists, before any image byte is
+    sent, but not waited for there: its poll would sit on the critical path of the upload. The
+    readiness check afterwards confirms it (the ready template lists its tags: ``createTags``
+    adds all of them in one transaction); only when they are missing is the job itself awaited.
+    So an interrupted call still leaves a tagged, findable orphan, and nothing is reported done
+    before its tags are.
+    """
 
     def __init__(self, ctx: CallContext, base: dict[str, Any], tags: dict[str, str]) -> None:
         self.ctx = ctx
@@ -321,16 +329,22 @@ class _Registration:
             raise
 
     def add(self, template_id: str, zone: dict[str, Any]) -> None:
-        self.created.append({"id": template_id, "zone": zone})
-        primary = self.created[0]["id"]
-        create_tags(self.ctx, "Template", [template_id], {**self.tags, STEMCELL_CID_TAG: primary})
+        """Record the template and submit its tags (confirmed by :meth:`wait_all`)."""
+        item: dict[str, Any] = {"id": template_id, "zone": zone}
+        self.created.append(item)
+        item["tags"] = {**self.tags, STEMCELL_CID_TAG: self.created[0]["id"]}
+        item["tag_job"] = submit_tags(self.ctx, "Template", [template_id], item["tags"])
 
     def wait_all(self) -> None:
+        """Every template ready and tagged, within ``stemcell_publish_timeout`` for all together."""
         timeout = self.ctx.config.cloudstack.stemcell_publish_timeout * 60
         deadline = self.ctx.client.clock() + timeout
         for item in self.created:
             remaining = max(deadline - self.ctx.client.clock(), 0.0)
-            wait_template_ready(self.ctx, item["id"], item["zone"]["id"], remaining)
+            template = wait_template_ready(self.ctx, item["id"], item["zone"]["id"], remaining)
+            listed = tags_of(template)
+            if item["tag_job"] is not None and any(listed.get(k) != v for k, v in item["tags"].items()):
+                self.ctx.client.wait(item["tag_job"], timeout=self.ctx.timeout("default"), operation="tags")
 
 
 def upload_mode(ctx: CallContext) -> str:
@@ -355,11 +369,14 @@ def _register_direct(
     ctx: CallContext, registration: _Registration, zones: list[dict[str, Any]], source: ImageSource, filename: str,
     *, auto: bool = False,
 ) -> None:
+    """Per zone: ``getUploadParamsForTemplate``, tags submitted, then the POST to the SSVM (:mod:`.upload_host`)."""
     from cpi_framework.cloudstack import ApiError
     from cpi_framework.services import versions
     from cpi_framework.services.upload import ProgressLog, UploadFailed, human_size, stream_upload
+    from cpi_framework.services.upload_host import describe, upload_verify
 
     cs = ctx.config.cloudstack
+    verify = upload_verify(ctx)
     for zone in zones:
         try:
             answer = registration.call("getUploadParamsForTemplate", zone)
@@ -375,15 +392,27 @@ def _register_direct(
         what = f"Uploading {filename} to zone {zone['name']}"
         try:
             result = stream_upload(
-                upload["postURL"], source, filename=filename, headers=headers, verify=ctx.client.settings.verify,
+                upload["postURL"], source, filename=filename, headers=headers, verify=verify,
                 proxies=cs.proxies, timeout=(cs.connect_timeout, max(cs.read_timeout, 300.0)),
                 progress=ProgressLog(ctx.log, what),
             )
         except UploadFailed as exc:
-            raise CloudError(f"Uploading the stemcell image to zone {zone['name']} failed: {exc}") from None
+            explained = describe(upload["postURL"], exc.transport, cs) if exc.transport is not None else None
+            reason = f"{explained[0]}; {explained[1]}" if explained else f"{exc}{_refusal_hint(str(exc))}"
+            raise CloudError(f"Uploading the stemcell image to zone {zone['name']} failed: {reason}") from None
         ctx.log.info("Uploaded %s to zone %s in %.1fs (%s/s): %s", human_size(result.bytes_sent), zone["name"],
                      result.seconds, human_size(result.rate), result.text or result.status)
     registration.wait_all()
+
+
+def _refusal_hint(text: str) -> str:
+    """What to do about the SSVM's refusals that name a cloud setting (``NfsSecondaryStorageResource``)."""
+    if "Maximum file upload size exceeded" in text:
+        return " (the cloud's global setting max.template.iso.size, in GB, bounds direct uploads: ask to raise it)"
+    if "request not valid anymore" in text:
+        return (" (the upload URL expired: the upload started later than upload.operation.timeout minutes after "
+                "getUploadParamsForTemplate, or the SSVM's clock is off)")
+    return ""
 
 
 def _register_by_url(

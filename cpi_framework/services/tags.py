@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from cpi_framework.cloudstack.jobs import AsyncJob
     from cpi_framework.context import CallContext
 
 CPI_TAG = "bosh-cpi"
@@ -63,17 +64,30 @@ def as_tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 def create_tags(
     ctx: CallContext, resource_type: ResourceType, resource_ids: Iterable[str], tags: Mapping[str, str]
 ) -> None:
-    """Add tags to resources (one async ``createTags`` job)."""
+    """Add tags to resources (one async ``createTags`` job, waited for)."""
+    params = _create_params(resource_type, resource_ids, tags)
+    if params is not None:
+        ctx.client.call_async("createTags", params, timeout=ctx.timeout("default"), operation="tags")
+
+
+def submit_tags(
+    ctx: CallContext, resource_type: ResourceType, resource_ids: Iterable[str], tags: Mapping[str, str]
+) -> AsyncJob | None:
+    """Submit the ``createTags`` job without waiting (None when there is nothing to tag):
+    ``create_stemcell`` lets it run while the image is sent and confirms it afterwards."""
+    params = _create_params(resource_type, resource_ids, tags)
+    return ctx.client.submit("createTags", params) if params is not None else None
+
+
+def _create_params(
+    resource_type: ResourceType, resource_ids: Iterable[str], tags: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The one place a ``createTags`` request is built (None: nothing to tag)."""
     ids = list(resource_ids)
     tags = {k: v for k, v in tags.items() if v != ""}
     if not ids or not tags:
-        return
-    ctx.client.call_async(
-        "createTags",
-        {"resourcetype": resource_type, "resourceids": ",".join(ids), "tags": as_tag_list(tags)},
-        timeout=ctx.timeout("default"),
-        operation="tags",
-    )
+        return None
+    return {"resourcetype": resource_type, "resourceids": ",".join(ids), "tags": as_tag_list(tags)}
 
 
 def delete_tags(ctx: CallContext, resource_type: ResourceType, resource_id: str, tags: Mapping[str, str]) -> None:

@@ -39,11 +39,16 @@ _CONTENT_TYPES = {".bz2": "application/x-bzip2", ".gz": "application/gzip", ".zi
 
 
 class UploadFailed(Exception):
-    """The upload server refused the file or the connection broke; ``status`` is None for the latter."""
+    """The upload server refused the file or the connection broke; ``status`` is None for the latter.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    ``transport`` is the ``requests`` exception when the request itself failed (TLS, connection),
+    for the caller to explain in its own settings' terms (:mod:`.upload_host`).
+    """
+
+    def __init__(self, message: str, status: int | None = None, transport: BaseException | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.transport = transport
 
 
 @dataclass(frozen=True)
@@ -344,11 +349,11 @@ def stream_upload(
     except UploadFailed:
         raise
     except requests.exceptions.SSLError as exc:
-        raise UploadFailed(f"TLS verification of the upload server {_host(url)} failed (set cloudstack.ca_cert "
-                           f"to its CA): {type(exc).__name__}") from None
+        raise UploadFailed(f"the TLS handshake with the upload server {_host(url)} failed",
+                           transport=exc) from None
     except requests.RequestException as exc:
         raise UploadFailed(f"upload to {_host(url)} broke after {body.sent} of {body.size} bytes: "
-                           f"{type(exc).__name__}: {_first_line(exc)}") from None
+                           f"{type(exc).__name__}: {_first_line(exc)}", transport=exc) from None
     finally:
         if own_session:
             session.close()
