@@ -4,7 +4,9 @@ Every check is read-only: nothing is created, uploaded or tagged. The order foll
 depends on what (no zone checks without working keys), and each failure carries the fix.
 Template-upload permission is read from ``listApis`` (the commands the account's role may
 call) and the account's template/secondary-storage limits, never by requesting upload
-parameters, because ``getUploadParamsForTemplate`` already creates a template record.
+parameters, because ``getUploadParamsForTemplate`` already creates a template record. The one
+exception is opt-in: ``--probe-upload`` asks for upload parameters to learn the upload host
+(the SSVM) and test its TLS, then deletes that record (:mod:`.upload_probe`).
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class Result:
 class Checker:
     """Runs the checks in order, collecting one :class:`Result` each; stops where later ones cannot run."""
 
-    def __init__(self, config_path: str, cloud_config_path: str | None, *, verbose: bool = False) -> None:
+    def __init__(self, config_path: str, cloud_config_path: str | None, *, verbose: bool = False,
+                 probe_upload: bool = False) -> None:
         self.config_path = config_path
+        self.probe_upload = probe_upload
         self.cloud_config_path = cloud_config_path
         self.verbose = verbose
         self.results: list[Result] = []
@@ -140,6 +144,7 @@ class Checker:
             if cloud is not None:
                 self.check_cloud_config(cloud, zone)
             self.check_template_upload(config)
+            self.check_upload_host(config)
             self.report_throttling()
         except CloudStackError as exc:  # a read no line guards: still a line, never a traceback
             self.unreadable("cloud", "the rest of the cloud", exc)
@@ -500,6 +505,24 @@ class Checker:
             left = "unlimited" if limits.get("4", -1) < 0 else f"limit {limits['4']}"
             self.add("template upload", "pass", f"{command} allowed ({mode} mode), templates {left}")
 
+    def check_upload_host(self, config: Config) -> None:
+        """Direct mode: the SSVM's TLS, probed only on request (finding it creates a template record)."""
+        from cpi_framework.tools.upload_probe import probe_upload_hosts
+
+        assert self.ctx is not None
+        if config.cloudstack.stemcell_upload_mode != "direct":
+            return
+        if any(r.check == "template upload" and r.status == "fail" for r in self.results):
+            return
+        if not self.probe_upload:
+            self.add("upload host", "skip", "stemcell uploads go to the secondary storage VM, another host and "
+                     "certificate than the endpoint; not probed, because only getUploadParamsForTemplate names it "
+                     "and that creates a template record: run with --probe-upload to test it (one empty template "
+                     "per zone, deleted at once)")
+            return
+        for line in probe_upload_hosts(self.ctx, config):
+            self.add(line.check, line.status, line.message, line.fix)
+
     def _limits(self) -> dict[str, int] | None:
         """The account's limits by resource type; ``{}`` when unknown, None when a line says so."""
         from cpi_framework.cloudstack import ApiError
@@ -601,10 +624,14 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--cloud-config", metavar="PATH",
                         help="a BOSH cloud-config (YAML) whose AZs, VM/disk types and networks are checked too")
+    parser.add_argument("--probe-upload", action="store_true",
+                        help="also test the TLS of the stemcell upload host (the secondary storage VM) of each "
+                             "stemcell zone: asks getUploadParamsForTemplate, which creates an empty template "
+                             "record, and deletes it at once (the only check that writes)")
     args = parser.parse_args(argv)
 
     def body() -> int:
-        checker = Checker(args.config, args.cloud_config, verbose=args.verbose)
+        checker = Checker(args.config, args.cloud_config, verbose=args.verbose, probe_upload=args.probe_upload)
         results = checker.run()
         if args.json:
             print_json({"ok": not checker.failed, "checks": [asdict(r) for r in results]})

@@ -1,0 +1,77 @@
+"""``cloudstack-cpi check --probe-upload``: the stemcell upload host (the SSVM) and its own certificate.
+
+The simulator's SSVM listens on 127.0.0.2 with a certificate from another CA than the API's,
+as in a real cloud. The probe asks ``getUploadParamsForTemplate`` (the only way to learn the
+postURL), opens that host with the upload's TLS settings and deletes the template record.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloudstack_simulator import Simulator
+from cloudstack_simulator.tls import make_test_ca
+from cpi_framework.testing import cpi_command, cpi_config_dict
+
+SSVM = "127.0.0.2"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Path]]:
+    return {"api": make_test_ca(tmp_path_factory.mktemp("api")),
+            "ssvm": make_test_ca(tmp_path_factory.mktemp("ssvm"), host=SSVM),
+            "domain": make_test_ca(tmp_path_factory.mktemp("domain"), host="*.ssvm.example")}
+
+
+def _check(pki: dict[str, Any], tmp_path: Path, upload: str = "ssvm", *flags: str,
+           **cloudstack: Any) -> tuple[int, dict[str, dict[str, Any]], Simulator, str]:
+    api, ssvm = pki["api"], pki[upload]
+    with Simulator({"templates": {"upload_host": SSVM}}, tls=(api[1], api[2]), upload_tls=(ssvm[1], ssvm[2])) as sim:
+        data = cpi_config_dict(sim, "xen", cloudstack={"ca_cert": api[0].read_text(), **cloudstack})
+        config = tmp_path / "cpi.json"
+        config.write_text(json.dumps(data))
+        proc = subprocess.run([*cpi_command(), "check", "--config", str(config), "--json", *flags],
+                              capture_output=True, text=True, timeout=120)
+        report = json.loads(proc.stdout)
+        left = [t for t in sim.inventory()["templates"] if t["name"].startswith("bosh-cpi-check-")]
+        assert not left, left  # the probe's template record is deleted whatever the outcome
+        return proc.returncode, {c["check"]: c for c in report["checks"]}, sim, proc.stdout + proc.stderr
+
+
+def test_without_the_flag_check_stays_read_only_and_says_how_to_probe(pki, tmp_path: Path) -> None:
+    code, checks, sim, _ = _check(pki, tmp_path)
+    assert code == 0
+    assert checks["upload host"]["status"] == "skip" and "--probe-upload" in checks["upload host"]["message"]
+    assert "getUploadParamsForTemplate" not in sim.request_counts()
+
+
+def test_probe_fails_naming_upload_ca_cert_when_only_the_api_ca_is_known(pki, tmp_path: Path) -> None:
+    code, checks, sim, output = _check(pki, tmp_path, "ssvm", "--probe-upload")
+    line = checks["upload host (zone-xen)"]
+    assert code == 1 and line["status"] == "fail"
+    assert f"https://{SSVM}:" in line["message"] and "not trusted by cloudstack.ca_cert" in line["message"]
+    assert line["fix"].startswith("set cloudstack.upload_ca_cert")
+    assert sim.request_counts().get("deleteTemplate") == 1
+    assert "upload" not in sim.request_counts()  # a handshake and GET /, never the one-time upload URL
+
+
+def test_probe_passes_with_upload_ca_cert(pki, tmp_path: Path) -> None:
+    code, checks, _, output = _check(pki, tmp_path, "ssvm", "--probe-upload",
+                                     upload_ca_cert=pki["ssvm"][0].read_text())
+    assert code == 0, checks
+    line = checks["upload host (zone-xen)"]
+    assert line["status"] == "pass" and "TLS verified with cloudstack.upload_ca_cert" in line["message"]
+    assert "X-signature" not in output
+
+
+def test_probe_tells_a_name_mismatch_from_an_unknown_ca(pki, tmp_path: Path) -> None:
+    code, checks, _, _ = _check(pki, tmp_path, "domain", "--probe-upload",
+                                upload_ca_cert=pki["domain"][0].read_text())
+    line = checks["upload host (zone-xen)"]
+    assert code == 1 and f"does not name '{SSVM}'" in line["message"]
+    assert "secstorage.ssl.cert.domain" in line["fix"] and "no CA setting" in line["fix"]
