@@ -61,6 +61,8 @@ class Checker:
                  probe_upload: bool = False) -> None:
         self.config_path = config_path
         self.probe_upload = probe_upload
+        self.upload_mode: str | None = None
+        """``direct`` or ``url`` once known (``auto`` resolved by the cloud's version)."""
         self.cloud_config_path = cloud_config_path
         self.verbose = verbose
         self.results: list[Result] = []
@@ -474,6 +476,7 @@ class Checker:
             reported = self.capabilities.get("cloudstackversion")
             version = versions.configured(self.ctx) or versions.parse_version(reported)
             mode = "url" if version and version < versions.COMMANDS_SINCE["getUploadParamsForTemplate"] else "direct"
+        self.upload_mode = mode
         command = "getUploadParamsForTemplate" if mode == "direct" else "registerTemplate"
         try:
             apis = self.ctx.client.list("listApis", {"name": command})
@@ -510,7 +513,7 @@ class Checker:
         from cpi_framework.tools.upload_probe import probe_upload_hosts
 
         assert self.ctx is not None
-        if config.cloudstack.stemcell_upload_mode != "direct":
+        if self.upload_mode != "direct":
             return
         if any(r.check == "template upload" and r.status == "fail" for r in self.results):
             return
