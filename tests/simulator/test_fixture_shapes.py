@@ -1,4 +1,4 @@
-"""Payload comparison against recorded CloudStack responses (libcloud fixtures, shared folder).
+"""Payload comparison against recorded CloudStack responses (Apache Libcloud's, in tests/data).
 
 For every command the fixtures cover and the simulator implements: same top-level key, and
 for each object kind (list entries, async job results by key, error bodies) the simulator's
@@ -16,17 +16,16 @@ import pytest
 
 from cloudstack_simulator.commands import COMMANDS
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "cloudstack-libcloud"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "cloudstack-libcloud"  # licence: NOTICE.md there
 
 # Recorded fields a real server only sends in circumstances the scenario does not create,
 # or that the recording invented; each with the reason.
 CONDITIONAL = {
-    ("virtualmachine", "password"): "only right after deploying from a password-enabled template (§2.3)",
+    ("virtualmachine", "password"): "only in the deployVirtualMachine reply for a password-enabled template",
     ("virtualmachine", "project"): "project-owned resources only",
     ("virtualmachine", "projectid"): "project-owned resources only",
-    ("createTags", "id"): "libcloud-made reply: CreateTagsCmd is not create-style, it returns jobid only (§1.10)",
-    ("deleteTags", "id"): "libcloud-made reply: DeleteTagsCmd returns jobid only (§1.10)",
+    ("createTags", "id"): "libcloud-made reply: CreateTagsCmd is an async command, its reply is a jobid only",
+    ("deleteTags", "id"): "libcloud-made reply: DeleteTagsCmd is async too, a jobid only",
     ("serviceoffering", "domain"): "domain-scoped offerings only; public offerings carry no domain",
     ("serviceoffering", "domainid"): "domain-scoped offerings only; public offerings carry no domain",
     ("queryAsyncJobResult", "jobid"): "2011-era servers embedded the VM's own pending job in job results",
@@ -39,10 +38,6 @@ def _load() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     for path in sorted(FIXTURES.glob("*.json")):
         by_command[path.stem.split("_")[0]].append((path.name, json.loads(path.read_text())))
     return by_command
-
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(),
-                                reason=f"recorded fixtures not found at {FIXTURES} (shared folder absent)")
 
 
 def _fields(objs: list[Any]) -> set[str]:
@@ -108,7 +103,7 @@ def captured(cs) -> dict[str, Any]:
     call("disableStaticNat", "POST", ipaddressid=nat_ip["id"])
     call("destroyVirtualMachine", "POST", id=vm["id"], expunge=True)
     call("deleteAffinityGroup", "POST", id=group["id"])
-    # A VM with a pending job: lists embed its jobid/jobstatus (§1.10).
+    # A VM with a pending job: lists embed its jobid/jobstatus (UserVmResponse of a VM with a job pending).
     other = call("deployVirtualMachine", "POST", zoneid=zid, serviceofferingid=cs.offering(),
                  templateid=cs.template(zid), networkids=cs.network(zid), name="busy")
     cs.sim.faults.hang_jobs("stopVirtualMachine")
