@@ -11,6 +11,7 @@ import base64
 import json
 from typing import Any
 
+from . import disk_bus
 from . import models as m
 from .state import State
 
@@ -26,11 +27,15 @@ def disk_letters(index: int) -> str:
 
 
 def _enumeration(st: State, vm: m.VirtualMachine, vols: list[m.Volume]) -> dict[str, int]:
-    """Guest kernel order: a running VM keeps boot-time names plus hot-plug at the lowest
-    free index; a stopped VM would enumerate in device-id order at its next boot."""
-    if vm.state == "Running" and vm.guest_disk_names:
-        return {v.id: vm.guest_disk_names[v.id] for v in vols if v.id in vm.guest_disk_names}
-    return {v.id: i for i, v in enumerate(sorted(vols, key=lambda v: v.deviceid or 0))}
+    """Guest kernel names, per name family (``vd``/``sd``): a running VM keeps its boot-time
+    names plus hot-plugged disks at the lowest free index; a stopped VM shows the names of its
+    last boot, new disks after them (see disk_bus.py)."""
+    names = {v.id: vm.guest_disk_names[v.id] for v in vols if v.id in vm.guest_disk_names}
+    for vol in sorted(vols, key=lambda v: v.deviceid or 0):
+        if vol.id not in names:
+            taken = {names[v.id] for v in vols if v.id in names and disk_bus.family(v) == disk_bus.family(vol)}
+            names[vol.id] = next(i for i in range(len(taken) + 1) if i not in taken)
+    return names
 
 
 def _metadata(st: State, vm: m.VirtualMachine) -> dict[str, str]:
@@ -112,13 +117,17 @@ def guest_view(st: State, vm_id: str) -> dict[str, Any]:
         if zone.hypervisor == "XenServer":
             disk["path"] = "/dev/xvd" + chr(ord("a") + (vol.deviceid or 0))
         elif zone.hypervisor == "KVM":
-            serial = vol.id.replace("-", "")[:20]
-            disk["path"] = "/dev/vd" + disk_letters(order.get(vol.id, 0))
-            disk["serial"] = serial
-            disk["by_id"] = [f"/dev/disk/by-id/virtio-{serial}"]
+            disk["path"] = "/dev/" + disk_bus.family(vol) + disk_letters(order.get(vol.id, 0))
+            disk["bus"] = vol.bus
+            disk["serial"] = vol.id.replace("-", "")[:20]
+            disk["by_id"] = disk_bus.kvm_by_id(vol)
         elif zone.hypervisor == "VMware":
             disk["path"] = "/dev/sd" + disk_letters(order.get(vol.id, 0))
-            disk["scsi"] = {"controller": 0, "unit": vol.scsi_unit if vol.scsi_unit is not None else 0}
+            disk["bus"] = vol.bus
+            if vol.bus == "ide":  # libata: the IDE root is ata host 0, target 0
+                disk["scsi"] = {"host": 0, "channel": 0, "target": 0, "lun": 0}
+            else:
+                disk["scsi"] = {"controller": 0, "unit": vol.scsi_unit if vol.scsi_unit is not None else 0}
         else:
             disk["path"] = "/dev/sd" + disk_letters(order.get(vol.id, 0))
         disks.append(disk)

@@ -19,6 +19,7 @@ class Zone:
     max_data_volumes: int
     dns1: str = "8.8.8.8"
     internaldns1: str = "10.0.0.2"
+    storage_pool_type: str = "NetworkFilesystem"  # primary storage pool type (KVM data disk bus, disk_bus.py)
     removed: bool = False
 
 
@@ -173,6 +174,7 @@ class Volume:
     storage: str = "none"
     attach_order: int = 0
     scsi_unit: int | None = None
+    bus: str | None = None  # virtio/scsi/ide/sata on KVM, scsi/ide on VMware (disk_bus.py)
     removed: bool = False
 
 

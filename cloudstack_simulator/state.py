@@ -156,8 +156,10 @@ class State:
         vlan = 100
         for z in cfg["zones"]:
             hv = z["hypervisor"]
-            limit = int((cfg.get("hypervisors") or {}).get(hv, {}).get("max_data_volumes", 6))
-            zone = self.add("zone", m.Zone(stable_id("zone", z["name"]), z["name"], hv, limit))
+            hv_cfg = (cfg.get("hypervisors") or {}).get(hv, {})
+            limit = int(hv_cfg.get("max_data_volumes", 6))
+            zone = self.add("zone", m.Zone(stable_id("zone", z["name"]), z["name"], hv, limit,
+                                           storage_pool_type=str(hv_cfg.get("storage_pool_type", "NetworkFilesystem"))))
             for n in z.get("networks") or []:
                 vlan += 1
                 net_ = ipaddress.ip_network(n["cidr"])

@@ -6,6 +6,7 @@ import base64
 import binascii
 from urllib.parse import unquote
 
+from .. import disk_bus
 from .. import models as m
 from ..errors import param_error
 from ..params import Params
@@ -44,11 +45,15 @@ def get_vm(ctx: Ctx, p: Params, name: str = "id", required: bool = True) -> m.Vi
     return ctx.entity(p, name, "vm", required=required, not_found=vm_not_found(p.str(name) or ""))
 
 
-def boot(ctx: Ctx, vm: m.VirtualMachine) -> None:
-    """A (re)boot re-enumerates the guest's disks in device-id order (see guest.py)."""
+def boot(ctx: Ctx, vm: m.VirtualMachine, reboot: bool = False) -> None:
+    """A start lays the disks out anew from their device ids; a reboot keeps buses, units and PCI
+    slots. Either way the guest kernel names its disks again in probe order (disk_bus.py)."""
     vm.boots += 1
-    disks = sorted((v for v in ctx.st.live("volume") if v.vm_id == vm.id), key=lambda v: v.deviceid or 0)
-    vm.guest_disk_names = {v.id: i for i, v in enumerate(disks)}
+    if reboot:
+        disk_bus.enumerate_at_boot(ctx.st, vm)
+    else:
+        disk_bus.lay_out(ctx.st, vm, ctx.st.get("zone", vm.zone_id, True))
+
 
 
 def has_user_data_service(ctx: Ctx, net: m.Network) -> bool:

@@ -8,7 +8,7 @@ import secrets
 import uuid
 from typing import Any
 
-from .. import limits, views
+from .. import disk_bus, limits, views
 from .. import models as m
 from ..errors import ApiError, invalid_uuid, param_error
 from ..params import Params
@@ -199,11 +199,10 @@ def deploy(ctx: Ctx, p: Params) -> dict[str, Any]:
                                                  disk_offering_id=data_offering.id, vm_id=vm.id, deviceid=1)))
 
     def run() -> dict[str, Any]:
-        for unit, vol in enumerate(volumes):
+        for vol in volumes:
             vol.state, vol.hypervisor, vol.storage = "Ready", zone.hypervisor, f"Primary-{zone.name}"
-            vol.scsi_unit = unit if zone.hypervisor == "VMware" else None
             vol.attached = now_str()
-            vol.attach_order = st.next_attach_seq()
+        disk_bus.lay_out(st, vm, zone)  # buses and SCSI units also for a VM deployed stopped
         if tpl.passwordenabled:
             vm.password = secrets.token_urlsafe(9)
         if startvm:

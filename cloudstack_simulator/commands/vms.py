@@ -24,7 +24,7 @@ def expunge(ctx: Ctx, vm: m.VirtualMachine) -> None:
         if vol.type == "ROOT":
             vol.state, vol.removed = "Expunged", True
         else:
-            vol.vm_id, vol.deviceid, vol.attached, vol.scsi_unit = None, None, None, None
+            vol.vm_id, vol.deviceid, vol.attached, vol.scsi_unit, vol.bus = None, None, None, None, None
     for ip in st.live("publicip"):
         if ip.static_nat_vm_id == vm.id:
             ip.static_nat_vm_id, ip.vm_guest_ip = None, None
@@ -108,8 +108,9 @@ def _power(ctx: Ctx, p: Params, target: str) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         if target in ("start", "reboot"):
             if vm.state != "Running" or target == "reboot":
+                rebooting = target == "reboot" and vm.state == "Running"
                 vm.state = "Running"
-                boot(ctx, vm)
+                boot(ctx, vm, reboot=rebooting)
         else:
             vm.state = "Stopped"
         return {"virtualmachine": views.vm_view(ctx.st, vm)}

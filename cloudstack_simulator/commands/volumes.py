@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from .. import limits, views
+from .. import disk_bus, limits, views
 from .. import models as m
 from ..errors import ApiError, param_error, runtime_error
 from ..params import Params
@@ -62,15 +62,8 @@ def attach(ctx: Ctx, vol: m.Volume, vm: m.VirtualMachine, requested: int | None)
     # An Allocated volume is created on primary storage at its first attach (§2.5).
     vol.state, vol.hypervisor, vol.storage = "Ready", zone.hypervisor, f"Primary-{zone.name}"
     vol.attached = now_str()
-    vol.attach_order = st.next_attach_seq()
-    if zone.hypervisor == "VMware":
-        # Next free unit on SCSI controller 0; unit 7 is the controller itself (§3.2).
-        units = {v.scsi_unit for v in st.live("volume") if v.vm_id == vm.id and v.id != vol.id}
-        vol.scsi_unit = next(u for u in range(1, 64) if u != 7 and u not in units)
-    if vm.state == "Running":
-        # Hot-plug: the guest kernel names the disk with the lowest free index (see guest.py).
-        taken = set(vm.guest_disk_names.values())
-        vm.guest_disk_names[vol.id] = next(i for i in range(len(taken) + 1) if i not in taken)
+    # Bus, SCSI unit (lowest free, 7 is the controller) and, on a running VM, the hot-plug name.
+    disk_bus.hot_plug(st, vm, zone, vol)
 
 
 @command("createVolume", is_async=True)
@@ -158,7 +151,7 @@ def detach_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
             # (the server's condition rules Destroyed out despite its text).
             raise param_error("Root volume detach can happen only when vm is in states: Stopped or Destroyed")
         vm.guest_disk_names.pop(vol.id, None)
-        vol.vm_id, vol.deviceid, vol.attached, vol.scsi_unit = None, None, None, None
+        vol.vm_id, vol.deviceid, vol.attached, vol.scsi_unit, vol.bus = None, None, None, None, None
         return {"volume": views.volume_view(ctx.st, vol)}
 
     return {"jobid": ctx.submit(run, None, "Volume", vol.id).id}

@@ -188,7 +188,8 @@ def test_guest_view_kvm_enumeration_and_serial(cs) -> None:
     assert disks[b["id"]]["deviceid"] == 2 and disks[c["id"]]["deviceid"] == 4
     serial = c["id"].replace("-", "")[:20]
     assert disks[c["id"]]["by_id"] == [f"/dev/disk/by-id/virtio-{serial}"]
-    cs.result("rebootVirtualMachine", id=vm["id"])  # a reboot re-enumerates in device-id order
+    # an (ACPI) reboot keeps the PCI slots: c, hot-plugged after b, is probed after it
+    cs.result("rebootVirtualMachine", id=vm["id"])
     disks = {d["volume_id"]: d for d in _disks(cs, vm["id"])}
     assert disks[b["id"]]["path"] == "/dev/vdb" and disks[c["id"]]["path"] == "/dev/vdc"
 

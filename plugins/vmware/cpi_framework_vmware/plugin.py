@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from cpi_framework.errors import CpiError
 from cpi_framework.hookspecs import hookimpl
 from cpi_framework.types import HypervisorSpec, TemplateParams, UserData
 
@@ -21,6 +22,8 @@ SCSI_CONTROLLERS = ("scsi", "pvscsi", "lsilogic", "lsisas1068", "buslogic")
 ROOT_CONTROLLERS = (*SCSI_CONTROLLERS, "ide", "osdefault")
 CDROM_DEVICE_ID = 3  # CloudStack's CD-ROM (on the IDE controller in VMware: no SCSI unit)
 CONTROLLER_UNIT = 7  # the SCSI controller's own unit number: vSphere never gives it to a disk
+# stemcell.MF cloud_properties key naming the agent.json DevicePathResolutionType (docs/stemcells.md)
+RESOLUTION_PROPERTY = "device_path_resolution_type"
 
 
 @hookimpl
@@ -39,6 +42,13 @@ def cpi_hypervisor() -> HypervisorSpec:
 
 @hookimpl
 def cpi_template_params(stemcell: dict[str, Any], config: Any) -> TemplateParams:
+    resolution = stemcell.get(RESOLUTION_PROPERTY)
+    if resolution is not None and str(resolution).strip().lower() != "scsi":
+        raise CpiError(
+            f"Stemcell {stemcell.get('name', 'stemcell')}/{stemcell.get('version', '?')} says {RESOLUTION_PROPERTY} "
+            f"'{resolution}': the vmware plugin's disk hints carry the disk's SCSI unit as volume_id, which only the "
+            "agent's 'scsi' resolver reads (under 'virtio' a volume_id-only hint fails with \"path is missing\"); "
+            "build the stemcell with DevicePathResolutionType 'scsi' in its agent.json (docs/stemcells.md)")
     cloudstack = config.cloudstack
     requires_hvm = cloudstack.stemcell_requires_hvm
     return TemplateParams(
@@ -49,19 +59,35 @@ def cpi_template_params(stemcell: dict[str, Any], config: Any) -> TemplateParams
     )
 
 
-def scsi_unit(deviceid: Any) -> int:
+def scsi_unit(deviceid: Any, root_on_ide: bool = False) -> int:
     """The SCSI unit number a data disk gets for CloudStack's device id.
 
-    vSphere gives each new disk the lowest free unit on the controller, skipping unit 7 (the
-    controller itself); CloudStack gives the lowest free device id, skipping 3 (the CD-ROM,
-    which is not on the SCSI controller). Both count from the root disk at 0, so the two
-    sequences stay in step: 1→1, 2→2, 4→3, 5→4, …, 8→7 becomes 8.
+    At start CloudStack lays the disks out in device-id order on the SCSI controller, units
+    0, 1, 2… skipping 7, the controller's own (``StartCommandExecutor``/``VmwareResource`` start);
+    vSphere gives a hot-plugged disk the lowest free unit, skipping 7; CloudStack gives the lowest
+    free device id, skipping 3 (the CD-ROM, on the IDE controller). So the two sequences stay in
+    step. With a SCSI root the root takes unit 0 and data disks count from 1 (1→1, 2→2, 4→3, …,
+    7→6, 8→8); with ``rootDiskController=ide`` the root is on IDE and data disks count from 0
+    (1→0, 2→1, 4→2, …, 8→6, 9→8).
     """
     index = int(deviceid)
-    if index < 0:
-        raise ValueError(f"negative device id {deviceid!r}")
-    unit = index - 1 if index > CDROM_DEVICE_ID else index
+    if index <= 0:
+        raise ValueError(f"device id {deviceid!r} is not a data disk's")
+    position = index - 2 if index > CDROM_DEVICE_ID else index - 1  # 0 for the first data disk
+    unit = position if root_on_ide else position + 1
     return unit + 1 if unit >= CONTROLLER_UNIT else unit
+
+
+def root_on_ide(vm: dict[str, Any]) -> bool:
+    """Whether the VM's root disk sits on the IDE controller: its ``rootDiskController`` detail.
+
+    ``listVirtualMachines`` and the deploy job answer the VM's details (``UserVmResponse.details``);
+    this plugin always sends the detail, so a VM without it was not created by this plugin and is
+    taken to have the SCSI root the plugin defaults to.
+    """
+    details = vm.get("details") or {}
+    value = next((v for k, v in details.items() if str(k).lower() == "rootdiskcontroller"), "")
+    return str(value).strip().lower() == "ide"
 
 
 @hookimpl
@@ -71,7 +97,7 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str 
     deviceid = volume.get("deviceid")
     if deviceid is None:
         raise ValueError(f"volume {volume.get('id')} has no deviceid: is it attached?")
-    return {"volume_id": str(scsi_unit(deviceid))}
+    return {"volume_id": str(scsi_unit(deviceid, root_on_ide(vm)))}
 
 
 @hookimpl
@@ -105,3 +131,14 @@ def cpi_deploy_params(params: dict[str, Any], vm_type: dict[str, Any]) -> None:
 def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
     # Current agents need only the settings, at the top level of the JSON document.
     return UserData.json(settings)
+
+
+@hookimpl
+def cpi_guest_warnings(os_type: str, userdata_providers: list[str]) -> list[tuple[str, str]]:
+    # The stemcell this plugin needs reads the HTTP metadata source, as the CloudStack stemcell
+    # does (docs/stemcells.md): it reads no config drive.
+    if "ConfigDrive" in userdata_providers:
+        return [("the VMware stemcell this plugin needs reads its settings over HTTP from the virtual router; "
+                 "on a ConfigDrive network its agent finds no settings",
+                 "use networks whose UserData provider is VirtualRouter")]
+    return []

@@ -12,6 +12,7 @@ import pytest
 
 from cloudstack_simulator import Simulator
 from cpi_framework.testing import make_cpi_config, run_cpi
+from cpi_framework.testing.agent_resolvers import resolve_volume
 
 
 @pytest.fixture
@@ -47,3 +48,39 @@ def test_scsi_hints_and_controller_details(roomy: Any) -> None:
     refused = cpi("create_vm", "agent-vmware", template, {**vm_type, "root_disk_controller": "nvme"}, networks, [],
                   {}, api_version=2)
     assert not refused.ok and "root_disk_controller" in refused.error["message"]
+
+
+def test_ide_root_sequence_hints_resolve_from_unit_0(roomy: Any) -> None:
+    """rootDiskController=ide: the root is on IDE (libata, host 0), data disks on the SCSI controller
+    from unit 0. Every hint, stored and new, is judged by the agent's scsi resolver through
+    attach, detach, reboot and attach again (the volume-id resolver takes the SCSI host from
+    the disk at unit 0, so the ephemeral disk there matters too)."""
+    simulator, cpi = roomy
+    template = next(t["id"] for t in simulator.inventory()["templates"] if t["name"] == "bosh-stemcell-vmware")
+    networks = {"default": {"type": "dynamic", "dns": ["10.0.3.2"], "default": ["dns", "gateway"],
+                            "cloud_properties": {"name": "bosh-net"}}}
+    vm_type = {"compute_offering": "small", "disk": 1024, "root_disk_controller": "ide"}
+    created = cpi("create_vm", "agent-vmware", template, vm_type, networks, [], {}, api_version=2)
+    assert created.ok, created.error
+    vm_cid = created.result[0]
+    view = simulator.guest_view(vm_cid)
+    root = next(d for d in view["disks"] if d["type"] == "ROOT")
+    assert root["bus"] == "ide" and root["path"] == "/dev/sda"
+    hints = {"": json.loads(view["user_data"])["disks"]["ephemeral"]}
+    assert hints[""] == {"volume_id": "0"}
+
+    def reaches(cid: str) -> None:
+        volume = resolve_volume("scsi", cid, hints[cid], simulator.guest_view(vm_cid))
+        assert volume == (cid or next(d["volume_id"] for d in simulator.guest_view(vm_cid)["disks"]
+                                      if d["deviceid"] == 1))
+
+    disks = [cpi("create_disk", 1024, {}, vm_cid, api_version=2).result for _ in range(3)]
+    for disk in disks[:2]:
+        hints[disk] = cpi("attach_disk", vm_cid, disk, api_version=2).result
+        reaches(disk)
+    assert cpi("detach_disk", vm_cid, disks[0]).ok
+    assert cpi("reboot_vm", vm_cid).ok
+    hints[disks[2]] = cpi("attach_disk", vm_cid, disks[2], api_version=2).result
+    for cid in ("", disks[1], disks[2]):
+        reaches(cid)
+    assert hints[disks[1]] == {"volume_id": "2"} and hints[disks[2]] == {"volume_id": "1"}

@@ -40,16 +40,24 @@ def test_disk_hint_is_the_scsi_unit(host: PluginHost, deviceid: int, unit: int) 
     assert host.disk_hint({"id": "v", "deviceid": deviceid}, {}, "persistent") == {"volume_id": str(unit)}
 
 
-def test_units_never_collide_and_skip_the_controller() -> None:
-    units = [plugin.scsi_unit(d) for d in [1, 2, *range(4, 60)]]
-    assert len(set(units)) == len(units) and 7 not in units and 0 not in units
+@pytest.mark.parametrize(("deviceid", "unit"), [(1, 0), (2, 1), (4, 2), (5, 3), (8, 6), (9, 8), (10, 9)])
+def test_with_an_ide_root_data_disks_count_from_unit_0(host: PluginHost, deviceid: int, unit: int) -> None:
+    vm = {"id": "vm", "details": {"rootDiskController": "ide", "dataDiskController": "scsi"}}
+    assert host.disk_hint({"id": "v", "deviceid": deviceid}, vm, "persistent") == {"volume_id": str(unit)}
+
+
+@pytest.mark.parametrize("ide", [False, True])
+def test_units_never_collide_and_skip_the_controller(ide: bool) -> None:
+    units = [plugin.scsi_unit(d, ide) for d in [1, 2, *range(4, 60)]]
+    assert len(set(units)) == len(units) and 7 not in units and (0 in units) == ide
 
 
 def test_disk_hint_system_and_ephemeral(host: PluginHost) -> None:
     assert host.disk_hint({"id": "root", "deviceid": 0}, {}, "system") == "/dev/sda"
     assert host.disk_hint({"id": "eph", "deviceid": 1}, {}, "ephemeral") == {"volume_id": "1"}
-    with pytest.raises(ValueError):
-        plugin.scsi_unit(-1)
+    for not_data in (-1, 0):
+        with pytest.raises(ValueError):
+            plugin.scsi_unit(not_data)
 
 
 def load_vm_type(host: PluginHost, data: dict) -> dict:
@@ -92,6 +100,15 @@ def test_user_data_is_settings_json(host: PluginHost) -> None:
 
 def test_hooks_implemented(host: PluginHost) -> None:
     assert host.implemented_hooks(host.chain[0]) == [
-        "cpi_deploy_params", "cpi_disk_hint", "cpi_hypervisor", "cpi_template_params", "cpi_user_data",
-        "cpi_vm_type_schema",
+        "cpi_deploy_params", "cpi_disk_hint", "cpi_guest_warnings", "cpi_hypervisor", "cpi_template_params",
+        "cpi_user_data", "cpi_vm_type_schema",
     ]
+
+
+def test_a_stemcell_declaring_another_resolver_than_scsi_is_refused(host: PluginHost) -> None:
+    from cpi_framework.errors import CpiError
+
+    config = make_config().with_plugin_defaults(host.defaults)
+    assert host.template_params({"device_path_resolution_type": "scsi"}, config).format == "OVA"
+    with pytest.raises(CpiError, match="device_path_resolution_type 'virtio'.*only the agent's 'scsi' resolver"):
+        host.template_params({"name": "s", "version": "1", "device_path_resolution_type": "virtio"}, config)
