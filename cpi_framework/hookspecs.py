@@ -167,3 +167,28 @@ def cpi_attach_error_is_transient(error: Exception) -> bool | None:
         def cpi_attach_error_is_transient(error):
             return "requires PV drivers" in str(error) or None
     """
+
+
+@_hookspec
+def cpi_guest_warnings(os_type: str, userdata_providers: list[str]) -> list[tuple[str, str]] | None:
+    """What ``cloudstack-cpi check`` should warn about the guest the stemcell's agent will boot in.
+
+    The CPI cannot see inside the stemcell, but a plugin knows which disk bus its hints need
+    and which settings source its stemcells read; this hook turns the cloud's facts into
+    warnings before a deploy finds out. Every plugin of the chain is asked, base first, and
+    all the warnings are shown.
+
+    :param os_type: the OS type description stemcells are registered with
+        (``cloudstack.stemcell_os_type`` or the plugin's default); the KVM agent chooses the disk
+        bus from it.
+    :param userdata_providers: the UserData providers of the networks ``check`` looked at
+        (``VirtualRouter``, ``ConfigDrive``…); empty when it looked at none (no ``--cloud-config``).
+    :returns: ``(message, fix)`` pairs, one ``WARN`` line each; ``None`` or ``[]`` for none.
+
+    **Example**::
+
+        @hookimpl
+        def cpi_guest_warnings(os_type, userdata_providers):
+            if "ConfigDrive" in userdata_providers:
+                return [("this stemcell reads no config drive", "use a VirtualRouter network")]
+    """

@@ -144,6 +144,16 @@ class PluginHost:
             fields.update(extra or {})
         return fields
 
+    def guest_warnings(self, os_type: str, userdata_providers: list[str]) -> list[tuple[str, str]]:
+        """Every plugin's ``(message, fix)`` warnings about the guest, base first (``check``)."""
+        found: list[tuple[str, str]] = []
+        for result in self._call_in_order("cpi_guest_warnings", os_type=os_type,
+                                          userdata_providers=list(userdata_providers)):
+            for item in result or []:
+                message, fix = item
+                found.append((str(message), str(fix)))
+        return found
+
     def attach_error_is_transient(self, error: Exception) -> bool:
         return bool(self._call("cpi_attach_error_is_transient", error=error))
 

@@ -69,6 +69,7 @@ class Checker:
         self.ctx: CallContext | None = None
         self.capabilities: dict[str, Any] = {}
         self.config_invalid = False
+        self.userdata_providers: list[str] = []  # of the cloud-config's networks, for check_guest
 
     def add(self, check: str, status: str, message: str, fix: str = "") -> Result:
         result = Result(check, status, message, fix)
@@ -145,6 +146,7 @@ class Checker:
             self.check_os_type(config)
             if cloud is not None:
                 self.check_cloud_config(cloud, zone)
+            self.check_guest(config)
             self.check_template_upload(config)
             self.check_upload_host(config)
             self.report_throttling()
@@ -458,12 +460,27 @@ class Checker:
             if found is None:
                 continue
             provider = _userdata_provider(found)
+            self.userdata_providers.extend(p.strip() for p in (provider or "").split(",") if p.strip())
             if provider is None:
                 self.add(label, "fail", f"network '{net.name}' offers no UserData service: agents cannot read "
                          "their settings", "use a network whose offering has UserData (VirtualRouter or "
                          "ConfigDrive)")
             else:
                 self.add(label, "pass", f"network '{net.name}' exists, user data via {provider}")
+
+    def check_guest(self, config: Config) -> None:
+        """The plugin's warnings about the guest the stemcell's agent meets: disk bus, settings source."""
+        from cpi_framework.errors import PluginError
+
+        assert self.ctx is not None
+        os_type = config.cloudstack.stemcell_os_type or ""
+        try:
+            warnings = self.ctx.plugins.guest_warnings(os_type, sorted(set(self.userdata_providers)))
+        except PluginError as err:
+            self.add("guest", "warn", f"the plugin could not judge the guest: {err}")
+            return
+        for message, fix in warnings:
+            self.add("guest", "warn", message, fix)
 
     def check_template_upload(self, config: Config) -> None:
         from cpi_framework.cloudstack import ApiError

@@ -143,3 +143,16 @@ def test_hook_cpi_attach_error_is_transient(cpi: Any, meta: Any, simulator: Any)
     retried = attach_with_one_glitch("meta-attach-error")
     assert retried.ok, retried.error
     assert retried.result["path"].startswith("/dev/xvd")
+
+
+def test_hook_cpi_guest_warnings(meta: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from cpi_framework.tools import check
+
+    def guest_lines(name: str) -> list[dict[str, Any]]:
+        check.main(["--config", str(meta(name)), "--json"])
+        return [c for c in json.loads(capsys.readouterr().out)["checks"] if c["check"] == "guest"]
+
+    assert guest_lines("xen") == []
+    (line,) = guest_lines("meta-guest-warnings")
+    assert line["status"] == "warn" and line["message"].startswith("meta guest: OS type Other PV (64-bit)")
+    assert line["fix"] == "meta fix"

@@ -37,7 +37,7 @@ def hookspec_signatures() -> dict[str, str]:
 def test_the_hookspecs_are_the_designed_set() -> None:
     assert set(hookspec_signatures()) == {
         "cpi_hypervisor", "cpi_template_params", "cpi_disk_hint", "cpi_agent_settings", "cpi_user_data",
-        "cpi_deploy_params", "cpi_vm_type_schema", "cpi_attach_error_is_transient",
+        "cpi_deploy_params", "cpi_vm_type_schema", "cpi_attach_error_is_transient", "cpi_guest_warnings",
     }
 
 

@@ -37,7 +37,7 @@ def test_lists_shipped_plugins_without_a_config() -> None:
     assert lines[0].split() == ["NAME", "VERSION", "DISTRIBUTION", "HYPERVISOR", "EXTENDS", "STEMCELL", "FORMATS"]
     xen = next(line.split() for line in lines if " cpi-framework-xen " in line)
     assert xen == ["xen", "0.1.0", "cpi-framework-xen", "XenServer", "-", "cloudstack-vhdx"]
-    assert "xen hooks: cpi_attach_error_is_transient, cpi_disk_hint, cpi_hypervisor" in proc.stdout
+    assert "xen hooks: cpi_attach_error_is_transient, cpi_disk_hint, cpi_guest_warnings, cpi_hypervisor" in proc.stdout
     assert not any(line.startswith("*") for line in lines) and "pass --config" in proc.stdout
 
 

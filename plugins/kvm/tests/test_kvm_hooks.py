@@ -89,5 +89,5 @@ def test_user_data_delivery_follows_the_network_provider(host: PluginHost, netwo
 
 def test_hooks_implemented(host: PluginHost) -> None:
     assert host.implemented_hooks(host.chain[0]) == [
-        "cpi_disk_hint", "cpi_hypervisor", "cpi_template_params", "cpi_user_data",
+        "cpi_disk_hint", "cpi_guest_warnings", "cpi_hypervisor", "cpi_template_params", "cpi_user_data",
     ]

@@ -86,3 +86,15 @@ def cpi_user_data(settings: dict[str, Any], vm: dict[str, Any]) -> UserData:
 def cpi_attach_error_is_transient(error: Exception) -> bool | None:
     text = (getattr(error, "errortext", None) or str(error)).lower()
     return True if any(marker in text for marker in TRANSIENT_ATTACH_MARKERS) else None
+
+
+@hookimpl
+def cpi_guest_warnings(os_type: str, userdata_providers: list[str]) -> list[tuple[str, str]]:
+    # The CloudStack stemcell's agent.json (bosh-linux-stemcell-builder stage
+    # bosh_cloudstack_agent_settings) has one HTTP source, which mdproxy4cs forwards to the
+    # virtual router; it reads no config drive.
+    if "ConfigDrive" in userdata_providers:
+        return [("the CloudStack stemcell reads its settings only over HTTP from the virtual router "
+                 "(mdproxy4cs); on a ConfigDrive network its agent finds no settings",
+                 "use networks whose UserData provider is VirtualRouter")]
+    return []

@@ -110,5 +110,6 @@ def test_other_attach_errors_are_left_to_the_core(host: PluginHost) -> None:
 
 def test_hooks_implemented(host: PluginHost) -> None:
     assert host.implemented_hooks(host.chain[0]) == [
-        "cpi_attach_error_is_transient", "cpi_disk_hint", "cpi_hypervisor", "cpi_template_params", "cpi_user_data",
+        "cpi_attach_error_is_transient", "cpi_disk_hint", "cpi_guest_warnings", "cpi_hypervisor", "cpi_template_params",
+        "cpi_user_data",
     ]
