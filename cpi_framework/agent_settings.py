@@ -1,4 +1,4 @@
-"""The agent settings document (cpi-contract §3.1) and its encoding into CloudStack user-data.
+"""The agent settings document and its encoding into CloudStack user-data.
 
 The core builds what every hypervisor shares; the active plugin adjusts it
 (``cpi_agent_settings``) and encodes it for the stemcell's settings source (``cpi_user_data``).
@@ -84,7 +84,7 @@ def add_registry_pointer(ctx: CallContext, document: dict[str, Any], vm: dict[st
     """The legacy user-data keys an old agent follows to the registry, beside the inline settings.
 
     ``server.name`` is the registry key (the VM CID), ``dns.nameserver`` every DNS server of the
-    default network (the seed sent only the first).
+    default network (the Java CloudStack CPI sent only the first).
     """
     from cpi_framework.services.registry import agent_endpoint
 

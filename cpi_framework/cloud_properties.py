@@ -1,6 +1,6 @@
 """VM and network cloud_properties: marshmallow schemas that tolerate unknown keys and name bad ones.
 
-The seed CPI failed ``create_vm`` on any key it did not know (seed-study §11.7); merged AZ,
+The Java CloudStack CPI (bosh-cloudstack-cpi-core) failed ``create_vm`` on any key it did not know; merged AZ,
 vm_type and vm_extension properties routinely carry keys meant for someone else, so unknown
 keys are logged as a warning and ignored. A key we know with a value of the wrong type is an
 operator error: :class:`~cpi_framework.errors.CpiError` naming the key and the value.
@@ -48,7 +48,7 @@ class RouteSchema(_Tolerant):
 
 
 class VmTypeSchema(_Tolerant):
-    """Merged AZ + vm_type + vm_extension cloud_properties (design.md §2 keys plus the Go CPI's)."""
+    """Merged AZ + vm_type + vm_extension cloud_properties (the keys docs/vms.md lists plus the Go CPI's)."""
 
     compute_offering = fields.String(load_default=None, validate=validate.Length(min=1))
     cpu = fields.Integer(load_default=None, validate=validate.Range(min=1))
@@ -79,7 +79,7 @@ class _PrefixField(fields.Field):
 
 
 class NetworkSchema(_Tolerant):
-    """One entry of ``create_vm``'s ``networks`` as the director or the CLI sends it (cpi-contract §2.1)."""
+    """One entry of ``create_vm``'s ``networks`` as the director or the CLI sends it."""
 
     type = fields.String(load_default=None, validate=validate.OneOf(NETWORK_TYPES))
     ip = fields.String(load_default=None, validate=validate.Length(min=1))
@@ -155,7 +155,7 @@ def load_networks(ctx: CallContext, networks: Any) -> dict[str, dict[str, Any]]:
     """Validated ``networks`` with BOSH's rules: manual and vip need an ``ip``, at most one vip,
     at least one manual or dynamic network, each of those naming its CloudStack network.
 
-    A missing ``type`` means manual when an ``ip`` is given, else dynamic (the seed defaulted to
+    A missing ``type`` means manual when an ``ip`` is given, else dynamic (the Java CloudStack CPI defaulted to
     manual for compilation VMs, which then failed for want of an IP).
     """
     if not isinstance(networks, dict) or not networks:

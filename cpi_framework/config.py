@@ -3,8 +3,9 @@
 The file's tree is the release job's property tree (``cpi.json.erb`` dumps the job
 properties), so the schemas (:mod:`cpi_framework.config_schema`) are also the job spec:
 :func:`property_table` lists every property with its default and description, and the
-release test checks the spec against it. Seed property names are kept; keys of the seed's
-Java daemon are not accepted. Unknown keys fail naming the key and the file.
+release test checks the spec against it. The property names of the Java CloudStack CPI
+(bosh-cloudstack-cpi-core) are kept; keys of its WebDAV daemon are not accepted. Unknown keys
+fail naming the key and the file.
 """
 
 from __future__ import annotations

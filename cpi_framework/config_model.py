@@ -89,7 +89,7 @@ class BlobstoreConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any] | None:
-        """The agent settings' ``blobstore`` object (seed form → ``{provider, options}``)."""
+        """The agent settings' ``blobstore`` object (the release's flat properties → ``{provider, options}``)."""
         if not self.provider:
             return None
         options: dict[str, Any] = {}

@@ -131,9 +131,10 @@ class CloudStackSchema(_Strict):
         "(another host and certificate than the endpoint); default: ca_cert, else the system CAs",
         load_default=None,
     )
-    private_key = _f(fields.String, "Unused (accepted for seed manifests)", load_default=None, secret=True)
-    state_timeout = _f(fields.Float, "Seed name for timeouts.default (seconds)", load_default=None)
-    state_timeout_volume = _f(fields.Float, "Seed name for timeouts.volume (seconds)", load_default=None)
+    private_key = _f(fields.String, "Unused (accepted for manifests of the Java CloudStack CPI, "
+                     "bosh-cloudstack-cpi-core)", load_default=None, secret=True)
+    state_timeout = _f(fields.Float, "Java CloudStack CPI name for timeouts.default (seconds)", load_default=None)
+    state_timeout_volume = _f(fields.Float, "Java CloudStack CPI name for timeouts.volume (seconds)", load_default=None)
     stemcell_os_type = _f(
         fields.String, "OS type description for templates (plugin default, xen: Other PV (64-bit))", load_default=None
     )
@@ -261,7 +262,7 @@ class CpiSchema(_Strict):
     )
     vm_create_delay = _f(
         fields.Float,
-        "Seconds to wait after a VM starts (seed: time for xentools)",
+        "Seconds to wait after a VM starts (the Java CloudStack CPI's time for xentools)",
         load_default=0,
         validate=validate.Range(min=0),
     )

@@ -18,8 +18,8 @@
                 ├── DiskNotAttached         Bosh::Clouds::DiskNotAttached
                 └── DiskNotFound            Bosh::Clouds::DiskNotFound
 
-Only the types the director's ``KNOWN_RPC_ERRORS`` lists are ever sent (reference
-cpi-contract §1.4): an unknown type becomes "Unknown CPI error" and defeats the director's
+Only the types the director's ``KNOWN_RPC_ERRORS`` lists are ever sent (bosh-director's
+``Bosh::Clouds::ExternalCpi``): an unknown type becomes "Unknown CPI error" and defeats the director's
 fallbacks, so ``StemcellNotFound`` and Ruby's ``InvalidCall`` deliberately do not exist here.
 The mapping of any exception to a wire error lives in one place: :func:`to_wire`.
 """

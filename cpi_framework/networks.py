@@ -2,7 +2,7 @@
 
 NIC order matters: the CloudStack stemcell's metadata proxy (mdproxy4cs) asks the DHCP server
 of **eth0** for the user-data, so the first NIC must be on a network whose virtual router
-serves it (seed-study §7.4). ``iptonetworklist`` creates NICs in index order, the first one
+serves it. ``iptonetworklist`` creates NICs in index order, the first one
 being CloudStack's default NIC.
 """
 
@@ -51,7 +51,7 @@ def plan_nics(ctx: CallContext, zone_id: str, networks: dict[str, dict[str, Any]
     """Resolve each manual/dynamic network by name in the zone and order them for eth0.
 
     Order: networks marked ``undiscoverable`` last; then those serving user-data; then the one
-    holding the default gateway; then by BOSH network name (stable, unlike the seed's HashMap).
+    holding the default gateway; then by BOSH network name (stable, unlike the Java CloudStack CPI's HashMap order).
     """
     nics = []
     seen: dict[str, str] = {}

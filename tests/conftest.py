@@ -50,7 +50,7 @@ def cpi_command() -> list[str]:
 
 @pytest.fixture
 def clean_env() -> dict[str, str]:
-    """The director's environment: only PATH, HOME and TMPDIR (reference cpi-contract §1.1)."""
+    """The director's environment: only PATH, HOME and TMPDIR (the director's CPI runner passes only these)."""
     return {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": os.environ.get("HOME", "/root"),

@@ -1,7 +1,7 @@
 """Persistent disks: create/delete/has/attach/detach/get_disks/set_disk_metadata/resize/update.
 
 A BOSH persistent disk is a CloudStack DATADISK volume tagged ``bosh-role=persistent-disk``;
-its CID is the volume UUID (seed CPIs' ``cpi-disk-…`` names still resolve). Behaviour and the
+its CID is the volume UUID (``cpi-disk-…`` names of the earlier CPIs still resolve). Behaviour and the
 choices made where the contract allows several answers are in ``docs/disks.md``.
 """
 

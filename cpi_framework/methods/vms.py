@@ -77,7 +77,7 @@ def set_vm_metadata(ctx: CallContext, vm_cid: str, metadata: dict) -> None:
     vm = vm_service.get_vm(ctx, vm_cid)
     current = tags.tags_of(vm)
     missing_own = {k: v for k, v in tags.cpi_tags(ctx, "vm").items() if k not in current}
-    if missing_own:  # a seed-made VM, or one created without a director uuid
+    if missing_own:  # a VM of an earlier CPI, or one created without a director uuid
         tags.create_tags(ctx, "UserVm", [str(vm["id"])], missing_own)
     tags.replace_tags(ctx, "UserVm", str(vm["id"]), tags.stringify_metadata(metadata), current=current)
     name = display_name(metadata)

@@ -1,6 +1,6 @@
 """Legacy BOSH registry client, for agents too old to read their settings from user-data.
 
-When is it used (reference cpi-contract §4.3, design.md): settings go inline in user-data
+When is it used (the director's CPI API v1 with stemcells below api_version 2): settings go inline in user-data
 whenever the stemcell's agent can read them, i.e. when the director says the stemcell's
 ``api_version`` is 2 or more. The registry is used when
 
@@ -60,7 +60,7 @@ def safe_endpoint(endpoint: str) -> str:
 
 
 def agent_endpoint(ctx: CallContext) -> str:
-    """The endpoint agents use: credentials embedded, as the seed's user-data had them."""
+    """The endpoint agents use: credentials embedded, as the Java CloudStack CPI's user-data had them."""
     reg = ctx.config.cpi.registry
     endpoint = str(reg.endpoint)
     parts = urlsplit(endpoint)

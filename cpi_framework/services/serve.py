@@ -1,13 +1,13 @@
 """A short-lived HTTP server that serves one stemcell image while CloudStack downloads it.
 
-``url`` upload mode with ``cpi.stemcell_serve_address`` set: the CPI binds that address for
-the duration of one ``create_stemcell`` (as the seed did, without its long-running WebDAV
-daemon), serves exactly one file under an unguessable path, and stops when the template is
-ready or the call fails. Images are streamed in chunks (``Content-Length``, ``Range`` for
-resumed downloads), so memory stays flat in the image size. An image that is a member of the
-stemcell's archive (:class:`~.upload.ImageSource`, OpenStack's ``root.img``) is served the same
-way, extracted on the fly with the member's size as ``Content-Length``; a ``Range`` request then
-costs a re-read of the archive up to its start.
+``url`` upload mode with ``cpi.stemcell_serve_address`` set: the CPI binds that address for the
+duration of one ``create_stemcell`` (as the Java CloudStack CPI, bosh-cloudstack-cpi-core, did,
+without its long-running WebDAV daemon), serves exactly one file under an unguessable path, and
+stops when the template is ready or the call fails. Images are streamed in chunks (``Content-
+Length``, ``Range`` for resumed downloads), so memory stays flat in the image size. An image
+that is a member of the stemcell's archive (:class:`~.upload.ImageSource`, OpenStack's
+``root.img``) is served the same way, extracted on the fly with the member's size as ``Content-
+Length``; a ``Range`` request then costs a re-read of the archive up to its start.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``calculate_vm_cloud_properties``: the smallest offerings that fit a director's ``vm_resources``.
 
-Fixes of the seed (seed-study §2.14, §11.8): the answer includes ``disk`` (create_vm needs it),
+Fixes of the Java CloudStack CPI's behaviour: the answer includes ``disk`` (create_vm needs it),
 the disk tag filter is never dropped, and when nothing fits the call fails naming the request
 and the largest offering instead of silently returning an offering that is too small.
 Fixed-size offerings are preferred; a customised offering is the fallback (sized exactly).

@@ -7,7 +7,8 @@ agree on them:
   ``cloudstack.stemcell_zones`` the stemcell is one template *per zone*; the CID is the default
   zone's template id and every per-zone copy carries the tag ``bosh-stemcell-cid=<cid>``, so a
   lookup in another zone finds its copy by tag.
-* ``cpitemplate-…`` — made by the seed CPIs; resolved by exact name (``templatefilter=self``).
+* ``cpitemplate-…`` — made by the earlier CloudStack CPIs (Java bosh-cloudstack-cpi-core, Go);
+  resolved by exact name (``templatefilter=self``).
 * ``<uuid or name> light`` — a light stemcell: a reference to a template someone else
   published (``templatefilter=executable``: own, featured, public and shared templates).
   ``delete_stemcell`` never deletes it.

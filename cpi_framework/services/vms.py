@@ -1,6 +1,6 @@
 """VM lookups by CID and the one delete path used by ``delete_vm`` and by ``create_vm``'s cleanup.
 
-A CID is the CloudStack UUID, or a seed CPI name (``cpivm-…``) resolved by exact name. Each
+A CID is the CloudStack UUID, or a name of the earlier CPIs (``cpivm-…``) resolved by exact name. Each
 lookup is one ``listVirtualMachines`` call by id or by name, never a listing of the account,
 so ``has_vm``/``delete_vm`` cost the same with ten VMs or ten thousand. Destroyed and
 expunging VMs count as absent: the director must be able to recreate them, and BOSH never
@@ -84,7 +84,7 @@ def vm_zone_id(vm: dict[str, Any]) -> str:
 
 
 def is_ephemeral_of(volume: dict[str, Any], vm: dict[str, Any]) -> bool:
-    """Whether a data volume is this VM's ephemeral disk (ours by tag, or the seed's by name)."""
+    """Whether a data volume is this VM's ephemeral disk (ours by tag, or an earlier CPI's, by name)."""
     from cpi_framework.services.tags import ROLE_TAG, tags_of
 
     tags = tags_of(volume)
@@ -231,7 +231,7 @@ def delete_vm_resources(ctx: CallContext, vm: dict[str, Any]) -> None:
 
     Persistent disks are detached, never deleted: the director re-attaches them to the VM's
     replacement, which CloudStack refuses while they hang on a destroyed-but-not-expunged VM
-    (seed-study §11.2). Ephemeral volumes go before the VM, so a failed destroy leaves nothing
+    (a bug of the Java CloudStack CPI). Ephemeral volumes go before the VM, so a failed destroy leaves nothing
     that a retried ``delete_vm`` could not find again.
     """
     from cpi_framework.services import volumes

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MIB = 2**20
 GIB = 2**30
 LEGACY_PREFIXES = ("cpi-disk-", "cpi-ephemeral-disk-")
-"""Names the seed CPIs gave volumes and used as disk CIDs (seed-study §5.1)."""
+"""Names the earlier CloudStack CPIs (Java bosh-cloudstack-cpi-core, Go) gave volumes and used as disk CIDs."""
 LEGACY_EPHEMERAL_PREFIX = "cpi-ephemeral-disk-"
 NAME_PREFIX = {"persistent-disk": "bosh-disk-", "ephemeral-disk": "bosh-ephemeral-disk-"}
 GONE_STATES = frozenset({"Destroy", "Destroying", "Expunging", "Expunged"})
@@ -136,7 +136,7 @@ def list_by_id(ctx: CallContext, command: str, item_id: str) -> list[dict[str, A
 
 
 def find_volume(ctx: CallContext, cid: str) -> dict[str, Any] | None:
-    """The DATADISK volume a disk CID names (UUID, or a seed ``cpi-disk-…`` name); None when absent.
+    """The DATADISK volume a disk CID names (UUID, or a ``cpi-disk-…`` name of the earlier CPIs); None when absent.
 
     One ``listVolumes`` call. A CID that is neither costs no call at all: it cannot exist.
     Volumes being destroyed count as absent.
@@ -170,7 +170,7 @@ def volumes_of_vm(ctx: CallContext, vm_id: str, *, type: str | None = None) -> l
 
 
 def role_of(volume: dict[str, Any]) -> str | None:
-    """``persistent-disk``/``ephemeral-disk`` from our tag, or from a seed CPI's name; None otherwise."""
+    """``persistent-disk``/``ephemeral-disk`` from our tag, or from an earlier CPI's name; None otherwise."""
     role = tags_of(volume).get(ROLE_TAG)
     if role:
         return role
@@ -183,7 +183,7 @@ def role_of(volume: dict[str, Any]) -> str | None:
 
 
 def cid_of(volume: dict[str, Any]) -> str:
-    """The CID the director knows a volume by: its seed name for seed-made disks, else its UUID."""
+    """The CID the director knows a volume by: its name for disks the earlier CPIs made, else its UUID."""
     name = str(volume.get("name") or "")
     if is_legacy_cid(name) and ROLE_TAG not in tags_of(volume):
         return name

@@ -1,4 +1,4 @@
-"""A BOSH registry test double for the API v1 path (cpi-contract §4.3).
+"""A BOSH registry test double for the API v1 path.
 
 Protocol: ``PUT/GET/DELETE {endpoint}/instances/{id}/settings`` with basic auth; GET
 returns ``{"settings": "<json string>"}``; DELETE of a missing entry answers 404, which

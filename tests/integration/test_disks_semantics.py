@@ -180,7 +180,7 @@ def test_attach_edge_cases(cpi, simulator, client, tmp_path):
 
 
 def test_registry_stemcells_get_hints_in_the_registry(simulator, client, registry, tmp_path):
-    """A stemcell below api_version 2 reads disk hints from the registry (cpi-contract §4.3)."""
+    """A stemcell below api_version 2 reads disk hints from the registry."""
     config = make_cpi_config(simulator, "xen", tmp_path, cpi={"registry": registry.config()})
     vm = deploy_vm(simulator, client)
     registry.settings[vm] = json.dumps({"agent_id": "a-1", "disks": {"system": "/dev/xvda", "persistent": {}}})
@@ -193,7 +193,7 @@ def test_registry_stemcells_get_hints_in_the_registry(simulator, client, registr
     assert json.loads(registry.settings[vm])["disks"]["persistent"] == {}
 
 
-def test_seed_cids_resolve_by_exact_name(cpi, simulator, client):
+def test_legacy_cids_resolve_by_exact_name(cpi, simulator, client):
     vm = deploy_vm(simulator, client)
     zone_id = next(z["id"] for z in simulator.inventory()["zones"] if z["name"] == "zone-xen")
     offering = next(d["id"] for d in simulator.inventory()["diskofferings"] if d["name"] == "disk-custom")
@@ -209,7 +209,7 @@ def test_seed_cids_resolve_by_exact_name(cpi, simulator, client):
     assert ok(cpi("has_disk", "cpi-disk-does-not-exist", api_version=2)) is False
     hint = ok(cpi("attach_disk", vm, legacy, api_version=2))
     assert hint
-    assert ok(cpi("get_disks", vm, api_version=2)) == [legacy], "the seed's ephemeral disk is not listed"
+    assert ok(cpi("get_disks", vm, api_version=2)) == [legacy], "the earlier CPI's ephemeral disk is not listed"
     assert ok(cpi("detach_disk", vm, legacy, api_version=2)) is None
     assert ok(cpi("delete_disk", legacy, api_version=2)) is None
     names = {v["name"] for v in simulator.inventory()["volumes"]}

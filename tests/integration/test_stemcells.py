@@ -1,7 +1,7 @@
 """create_stemcell / delete_stemcell through the real CPI process against the simulator.
 
 Direct upload of real (small) images per hypervisor, light stemcells, error and timeout
-states with cleanup, idempotent deletes, v3 tags, seed ``cpitemplate-`` CIDs and multi-zone
+states with cleanup, idempotent deletes, v3 tags, ``cpitemplate-`` CIDs of the earlier CPIs and multi-zone
 registration; the image builders the other stemcell test modules share. URL registration is
 in ``test_stemcells_url.py``, OpenStack images and hypervisor aliases in
 ``test_stemcells_openstack.py``, the memory tests in ``test_stemcells_memory.py``.
@@ -298,7 +298,7 @@ def test_tags_below_api_v3_are_ignored(xen, cpi) -> None:
     assert "team" not in tags(template)
 
 
-def test_seed_cpitemplate_cid_is_deleted_by_exact_name(xen, cpi) -> None:
+def test_legacy_cpitemplate_cid_is_deleted_by_exact_name(xen, cpi) -> None:
     sim, config, _ = xen
     legacy = sim.add_template("zone-xen", "cpitemplate-12345", format="VHD")
     lookalike = sim.add_template("zone-xen", "cpitemplate-123456", format="VHD")

@@ -1,4 +1,5 @@
-"""VM features beyond the shared contract: registry (API v1), bad input, seed CIDs, API cost, cloud_properties."""
+"""VM features beyond the shared contract: registry (API v1), bad input, earlier CPIs' CIDs, API cost,
+cloud_properties."""
 
 from __future__ import annotations
 
@@ -129,11 +130,11 @@ def test_unknown_stemcell_and_unknown_keys(simulator: Any, cpi: Any, light_stemc
     ok(cpi("delete_vm", vm))
 
 
-# -- seed CIDs and API cost -------------------------------------------------------------------------------
+# -- earlier CPIs' CIDs and API cost -------------------------------------------------------------------------------
 
 
-def seed_vm(sim: Any) -> dict[str, Any]:
-    """A VM as the seed CPI made it: named cpivm-<uuid>, no tags."""
+def legacy_vm(sim: Any) -> dict[str, Any]:
+    """A VM as the Java CloudStack CPI made it: named cpivm-<uuid>, no tags."""
     client = api(sim)
     zone = next(z for z in sim.inventory()["zones"] if z["name"] == "zone-xen")
     offering = next(o for o in sim.inventory()["serviceofferings"] if o["name"] == "small")
@@ -145,9 +146,9 @@ def seed_vm(sim: Any) -> dict[str, Any]:
     return result.get("virtualmachine", result)
 
 
-def test_seed_vm_cids_resolve_by_exact_name(simulator: Any, cpi: Any) -> None:
-    vm = seed_vm(simulator)
-    seed_vm(simulator)  # another cpivm-… name: a substring match would be ambiguous
+def test_legacy_vm_cids_resolve_by_exact_name(simulator: Any, cpi: Any) -> None:
+    vm = legacy_vm(simulator)
+    legacy_vm(simulator)  # another cpivm-… name: a substring match would be ambiguous
     cid = vm["name"]
     assert ok(cpi("has_vm", cid)) is True
     assert ok(cpi("has_vm", cid[:-4])) is False  # a prefix of a name is not that VM
@@ -170,7 +171,7 @@ def test_has_vm_and_delete_vm_cost_does_not_grow_with_the_account(simulator: Any
     vm = ok(cpi("create_vm", "agent", light_stemcell, {"compute_offering": "small"}, NET, None, None,
                 api_version=2))[0]
     for _ in range(4):
-        seed_vm(simulator)
+        legacy_vm(simulator)
     mark = len(simulator.request_log())
     ok(cpi("has_vm", vm))
     assert [e["command"] for e in simulator.request_log()[mark:]] == ["listVirtualMachines"]

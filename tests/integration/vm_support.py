@@ -11,7 +11,7 @@ FULL_PROPS = {"compute_offering": "small", "disk": 1024, "lbs": ["web-lb"]}
 
 
 def api(sim: Any) -> CloudStackClient:
-    """A client playing the operator (or the seed CPI): sets up what the CPI expects to find."""
+    """A client playing the operator (or an earlier CPI): sets up what the CPI expects to find."""
     return CloudStackClient(ClientSettings(endpoint=sim.endpoint, api_key=sim.api_key, secret_key=sim.secret_key,
                                            job_timeout=30))
 

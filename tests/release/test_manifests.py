@@ -21,7 +21,7 @@ VARS = {
     "cloudstack_secret_access_key": "secret", "cloudstack_zone": "zone-1", "cloudstack_default_key_name": "bosh-key",
     "cloudstack_disk_offering": "disk-custom", "cloudstack_ephemeral_disk_offering": "disk-custom",
 }
-# cloud_properties keys the CPI reads (design.md §2); plugins may add more.
+# cloud_properties keys the CPI reads (docs/vms.md, docs/disks.md); plugins may add more.
 VM_KEYS = {"compute_offering", "cpu", "ram", "cpu_speed", "disk", "ephemeral_disk_offering", "root_disk_size",
            "affinity_group", "affinity_group_type"}
 

@@ -11,8 +11,8 @@ from cpi_framework.config import property_table
 from .conftest import load_script
 from .harness import SPEC, TEMPLATES
 
-# Seed (Java) release property names that existing manifests set (seed-study §3.1).
-SEED_PROPERTIES = [
+# Property names of the Java CloudStack CPI's release (bosh-cloudstack-cpi-core) that existing manifests set.
+JAVA_CPI_PROPERTIES = [
     "cloudstack.endpoint", "cloudstack.api_key", "cloudstack.secret_access_key", "cloudstack.default_key_name",
     "cloudstack.private_key", "cloudstack.state_timeout", "cloudstack.state_timeout_volume",
     "cloudstack.stemcell_public_visibility", "cloudstack.stemcell_requires_hvm", "cloudstack.stemcell_os_type",
@@ -24,8 +24,8 @@ SEED_PROPERTIES = [
     "cpi.blobstore.port", "cpi.blobstore.agent.user", "cpi.blobstore.agent.password", "cpi.ntp", "cpi.use_dhcp",
     "cpi.agent.mbus",
 ]
-# Keys of the seed's Java daemon: deliberately not job properties (the director drops them).
-SEED_DAEMON_PROPERTIES = [
+# Keys of the Java CloudStack CPI's WebDAV daemon: deliberately not job properties (the director drops them).
+JAVA_DAEMON_PROPERTIES = [
     "cpi.heap_size", "cpi.host", "cpi.port", "cpi.core.user", "cpi.core.password", "cpi.webdav_host",
     "cpi.webdav_port", "cpi.webdav_directory", "cpi.lightstemcell.network_name", "cpi.lightstemcell.instance_type",
     "cpi.zipkin.enabled", "cpi.zipkin.sampler-percentage", "cpi.zipkin.base-url",
@@ -61,15 +61,15 @@ def test_cpi_json_template_renders_exactly_the_schema_names() -> None:
     assert not any(name.startswith("env.") for name in required + optional)
 
 
-def test_seed_manifest_names_are_job_properties() -> None:
+def test_java_cpi_manifest_names_are_job_properties() -> None:
     properties = spec()["properties"]
-    missing = [name for name in SEED_PROPERTIES if name not in properties]
-    assert not missing, f"seed property names missing from the job spec: {missing}"
+    missing = [name for name in JAVA_CPI_PROPERTIES if name not in properties]
+    assert not missing, f"Java CloudStack CPI property names missing from the job spec: {missing}"
 
 
-def test_seed_daemon_keys_are_not_job_properties() -> None:
+def test_java_daemon_keys_are_not_job_properties() -> None:
     properties = spec()["properties"]
-    assert not [name for name in SEED_DAEMON_PROPERTIES if name in properties]
+    assert not [name for name in JAVA_DAEMON_PROPERTIES if name in properties]
 
 
 def test_job_spec_shape() -> None:

@@ -21,8 +21,8 @@ MINIMAL: dict[str, Any] = {
     }
 }
 
-# Every seed (Java release) property plus its daemon-only keys, as an old manifest sets them.
-SEED_MANIFEST: dict[str, Any] = {
+# Every property of the Java CloudStack CPI's release plus its daemon-only keys, as an old manifest sets them.
+JAVA_CPI_MANIFEST: dict[str, Any] = {
     "cloudstack": {
         **MINIMAL["cloudstack"],
         "default_key_name": "bosh-key", "private_key": "unused-key", "state_timeout": 900,
@@ -101,15 +101,15 @@ def test_full_properties_render_every_value_and_validate() -> None:
     assert "env" not in rendered, "wrapper-only properties never reach cpi.json"
 
 
-def test_seed_manifest_renders_unchanged_and_drops_daemon_keys() -> None:
-    rendered = render_config(SEED_MANIFEST)
+def test_java_cpi_manifest_renders_unchanged_and_drops_daemon_keys() -> None:
+    rendered = render_config(JAVA_CPI_MANIFEST)
     config = validate_config(rendered, "cpi.json")
     for key in ("heap_size", "host", "port", "core", "webdav_host", "webdav_port", "webdav_directory", "zipkin",
                 "lightstemcell"):
         assert key not in rendered["cpi"]
     assert config.cloudstack.timeouts.default == 900, "state_timeout still sets the default deadline"
     assert config.cloudstack.timeouts.volume == 600
-    assert config.cloudstack.proxies is None, "the seed's empty proxy_host means no proxy"
+    assert config.cloudstack.proxies is None, "the Java CPI's empty proxy_host means no proxy"
     assert config.cpi.force_expunge is False
     assert config.cpi.blobstore.settings() == {
         "provider": "local",

@@ -84,8 +84,8 @@ def test_top_level_must_be_a_mapping(tmp_path):
         load_config(write(tmp_path, "[1, 2]"))
 
 
-def test_seed_property_names_keep_working(tmp_path):
-    seed = deep_merge(BASE, {
+def test_java_cpi_property_names_keep_working(tmp_path):
+    legacy = deep_merge(BASE, {
         "cloudstack": {"state_timeout": 600, "state_timeout_volume": 300, "private_key": "unused",
                        "stemcell_publish_timeout": 5, "proxy_host": "", "proxy_port": 8080,
                        "proxy_user": "", "proxy_password": ""},
@@ -97,7 +97,7 @@ def test_seed_property_names_keep_working(tmp_path):
                 "blobstore": {"provider": "local", "path": "/var/vcap/micro_bosh/data/cache", "address": "0.0.0.0",
                               "port": 0, "agent": {"user": "agent", "password": "agent-pass"}}},
     })
-    config = load_config(write(tmp_path, seed))
+    config = load_config(write(tmp_path, legacy))
     assert config.cloudstack.timeouts.default == 600
     assert config.cloudstack.timeouts.for_op("volume") == 300
     assert config.cloudstack.proxies is None

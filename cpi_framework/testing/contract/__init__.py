@@ -10,7 +10,7 @@ its own) with one light stemcell (``shared_stemcell``), and judges disk hints wi
 model under ``agent_resolver``. Because tests share the simulator, each compares the CPI's
 objects before and after (:func:`assert_no_leaks`) instead of expecting an empty cloud.
 
-Scenario numbers refer to the contract reference (cpi-contract §6): :mod:`.vm` and :mod:`.disk`
+Scenario labels (``6.D 20``…) are stable names for traceability between tests and docs: :mod:`.vm` and :mod:`.disk`
 (D, VM and disk lifecycle), :mod:`.error_cases` (F), :mod:`.sequences` (G, director and CLI
 call sequences), :mod:`.hint_sequences` (disk hints through reboots and detaches).
 ``stemcell`` is the per-test variant for tests that use the per-test

@@ -19,7 +19,7 @@ __all__ = [
 
 
 def test_missing_vms(shared_cpi: Cpi) -> None:
-    """6.F 45, 48: unknown, malformed and seed-style CIDs: delete_vm → VMNotFound, has_vm → false."""
+    """6.F 45, 48: unknown, malformed and earlier CPIs' CIDs: delete_vm → VMNotFound, has_vm → false."""
     cpi = shared_cpi
     for cid in ("6b1e3a42-0000-4000-8000-000000000000", "cpivm-00000000-0000-0000-0000-000000000000", "garbage"):
         failed(cpi("delete_vm", cid, api_version=2), "Bosh::Clouds::VMNotFound")

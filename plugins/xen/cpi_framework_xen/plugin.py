@@ -71,7 +71,7 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str 
     deviceid = volume.get("deviceid")
     if deviceid is None:
         raise ValueError(f"volume {volume.get('id')} has no deviceid: is it attached?")
-    # The seed CPIs' form: path for the identity/virtio resolvers, the device id as volume_id.
+    # The earlier CloudStack CPIs' form: path for the identity/virtio resolvers, the device id as volume_id.
     return {"path": device_path(deviceid), "volume_id": str(int(deviceid))}
 
 

@@ -152,7 +152,7 @@ def test_uuid_cids_ignore_root_and_dying_volumes() -> None:
         volumes.get_volume(make_ctx({"listVolumes": lambda _: (_ for _ in ()).throw(missing)}), VOL)
 
 
-def test_seed_names_resolve_exactly_and_refuse_ambiguity() -> None:
+def test_legacy_names_resolve_exactly_and_refuse_ambiguity() -> None:
     name = "cpi-disk-1234"
     items = [vol(name=name), vol(id=OTHER_VM, name=name + "0")]
     assert volumes.find_volume(make_ctx({"listVolumes": items}), name)["id"] == VOL
@@ -160,11 +160,11 @@ def test_seed_names_resolve_exactly_and_refuse_ambiguity() -> None:
         volumes.find_volume(make_ctx({"listVolumes": [vol(name=name), vol(id=OTHER_VM, name=name)]}), name)
 
 
-def test_cid_and_role_of_seed_and_own_volumes() -> None:
+def test_cid_and_role_of_legacy_and_own_volumes() -> None:
     own = vol(tags=[{"key": "bosh-role", "value": "persistent-disk"}])
     assert (volumes.cid_of(own), volumes.role_of(own)) == (VOL, "persistent-disk")
-    seed = vol(name="cpi-disk-77")
-    assert (volumes.cid_of(seed), volumes.role_of(seed)) == ("cpi-disk-77", "persistent-disk")
+    legacy = vol(name="cpi-disk-77")
+    assert (volumes.cid_of(legacy), volumes.role_of(legacy)) == ("cpi-disk-77", "persistent-disk")
     assert volumes.role_of(vol(name="cpi-ephemeral-disk-9")) == "ephemeral-disk"
     assert volumes.role_of(vol(name="DATA-5")) is None
 
@@ -255,7 +255,7 @@ def test_detach_disk_choices() -> None:
     assert disks.detach_disk(make_ctx({"listVolumes": [vol()]}), VM, VOL) is None
     with pytest.raises(DiskNotAttached, match=OTHER_VM):
         disks.detach_disk(make_ctx({"listVolumes": [vol(virtualmachineid=OTHER_VM)]}), VM, VOL)
-    # a seed VM CID is the VM's name
+    # an earlier CPI's VM CID is the VM's name
     ctx = make_ctx({"listVolumes": [vol(virtualmachineid=VM, vmname="cpivm-42")], "detachVolume": {}})
     disks.detach_disk(ctx, "cpivm-42", VOL)
     assert ("detachVolume", {"id": VOL}) in ctx.client.calls

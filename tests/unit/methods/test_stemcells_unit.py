@@ -75,7 +75,7 @@ def test_own_templates_are_looked_up_with_filter_self_and_light_ones_with_execut
     assert client.calls[-1][1] == {"templatefilter": "executable", "zoneid": ZONE_A, "name": "ubuntu"}
 
 
-def test_seed_names_resolve_exactly() -> None:
+def test_legacy_names_resolve_exactly() -> None:
     client = FakeClient([{"id": "a", "name": "cpitemplate-123456", "zoneid": ZONE_A},
                          {"id": "b", "name": "cpitemplate-123", "zoneid": ZONE_A}])
     ctx = make_ctx(client)

@@ -20,7 +20,8 @@ from cpi_framework.hookspecs import hookimpl
 from cpi_framework.types import HypervisorSpec, TemplateParams
 
 NAME = "ikoula"
-# Ikoula's disk offering (the seed CPI's CI used it for persistent and ephemeral disks).
+# Ikoula's disk offering (the CI of the Java CloudStack CPI, bosh-cloudstack-cpi-core, used it for
+# persistent and ephemeral disks).
 DISK_OFFERING = "Data disk"
 
 
