@@ -22,6 +22,7 @@ from cpi_framework.tools.common import (
     EXIT_OK,
     EXIT_USAGE,
     CloudConfigError,
+    UninterpolatedCloudConfig,
     az_zones,
     cloud_config_summary,
     color,
@@ -204,6 +205,11 @@ class Checker:
             return None
         try:
             cloud = load_cloud_config(self.cloud_config_path)
+        except UninterpolatedCloudConfig as exc:
+            self.add("cloud-config", "fail", str(exc), f"interpolate it first: bosh int {self.cloud_config_path} "
+                     "-l vars.yml > cloud-config-final.yml (or -v name=value), then --cloud-config "
+                     "cloud-config-final.yml")
+            return None
         except CloudConfigError as exc:
             self.add("cloud-config", "fail", str(exc), "pass the output of 'bosh cloud-config' (YAML)")
             return None

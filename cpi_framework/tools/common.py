@@ -231,6 +231,10 @@ class CloudConfigError(ToolError):
     """The cloud-config file is unreadable or not shaped like ``bosh cloud-config`` output."""
 
 
+class UninterpolatedCloudConfig(CloudConfigError):
+    """A cloud-config with ``((variables))`` left: interpolate it (``bosh int -l``) before checking."""
+
+
 @dataclass(frozen=True)
 class VmTypeRef:
     name: str
@@ -259,7 +263,8 @@ def load_cloud_config(path: str) -> dict[str, Any]:
 
     try:
         with open(path, encoding="utf-8") as stream:
-            data = yaml.safe_load(stream)
+            text = stream.read()
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise CloudConfigError(f"cannot read cloud-config {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
@@ -269,6 +274,11 @@ def load_cloud_config(path: str) -> dict[str, Any]:
     for key in ("azs", "vm_types", "disk_types", "networks"):
         if not isinstance(data.get(key) or [], list):
             raise CloudConfigError(f"cloud-config {path}: '{key}' must be a list")
+    variables = sorted(set(re.findall(r"\(\(\s*([^()\s]+)\s*\)\)", text)))
+    if variables:
+        shown = ", ".join(f"(({v}))" for v in variables[:5]) + (", …" if len(variables) > 5 else "")
+        raise UninterpolatedCloudConfig(f"cloud-config {path} still has variables {shown}: its AZs, offerings "
+                                        "and networks cannot be checked by placeholder")
     return data
 
 

@@ -129,6 +129,16 @@ def test_missing_mbus_and_blobstore_are_warnings_that_say_when_that_is_fine(caps
     assert "director's CPI context" in mbus["fix"]
 
 
+def test_uninterpolated_cloud_config_says_to_interpolate_first(capsys, simulator, cpi_config):
+    shipped = Path(__file__).resolve().parents[2] / "release" / "manifests" / "cloudstack" / "cloud-config.yml"
+    code, report = run_check(capsys, cpi_config, "--cloud-config", str(shipped))
+    assert code == 1
+    line = failures(report)["cloud-config"]
+    assert "still has variables ((compute_offering))" in line["message"]
+    assert "bosh int" in line["fix"] and "-l vars.yml" in line["fix"]
+    assert not [c for c in report["checks"] if c["check"].startswith(("az ", "network "))]  # nothing by placeholder
+
+
 def test_wrong_zone_lists_available_zones(capsys, simulator, tmp_path):
     config = make_cpi_config(simulator, "xen", tmp_path, cloudstack={"default_zone": "zone-nowhere"})
     code, report = run_check(capsys, config)
