@@ -343,7 +343,7 @@ class _Registration:
             remaining = max(deadline - self.ctx.client.clock(), 0.0)
             template = wait_template_ready(self.ctx, item["id"], item["zone"]["id"], remaining)
             listed = tags_of(template)
-            if item["tag_job"] is not None and any(listed.get(k) != v for k, v in item["tags"].items()):
+            if item["tag_job"] is not None and any(v and listed.get(k) != v for k, v in item["tags"].items()):
                 self.ctx.client.wait(item["tag_job"], timeout=self.ctx.timeout("default"), operation="tags")
 
 

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import logging
 import os
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cpi_framework.errors import CloudError
+
+if TYPE_CHECKING:
+    import tarfile  # imported where an archive is read: a plain image never needs it (~10 ms, bz2/lzma too)
 
 CHUNK_SIZE = 1 << 20
 PROGRESS_LEVEL = 5
@@ -171,6 +173,8 @@ def _archive(path: str, compression: str | None) -> Iterator[tarfile.TarFile]:
     The gzip/bz2/lzma file objects bound their output per read; tarfile's own ``r|gz``/``r|bz2``
     decompress each 10 KiB read in full, which for a bzip2 stream of zeros is hundreds of MB.
     """
+    import tarfile
+
     with open(path, "rb") as raw, _decompressed(raw, compression) as stream:
         try:
             tar = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - closed by the with below
