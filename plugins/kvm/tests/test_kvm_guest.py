@@ -5,7 +5,15 @@ settings on the ``config-2`` drive."""
 from __future__ import annotations
 
 import json
+from functools import partial
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from cloudstack_simulator import Simulator
+from cpi_framework.testing import make_cpi_config, run_cpi
+from cpi_framework.testing.checks import guest_disk, system_disk
 
 NETWORK = {"type": "dynamic", "dns": ["10.0.2.2"], "default": ["dns", "gateway"]}
 
@@ -47,3 +55,31 @@ def test_config_drive_network_gets_settings_on_config_2(cpi: Any, simulator: Any
     assert view["config_drive_label"] == "config-2"
     settings = json.loads(view["config_drive"]["openstack/latest/user_data"])
     assert settings["agent_id"] == "agent-kvm" and settings["disks"]["system"] == "/dev/vda"
+
+
+OS_TYPES = ["Other Ubuntu (64-bit)", "Other Linux (64-bit)", "Other PV Virtio-SCSI (64-bit)"]
+
+
+@pytest.mark.parametrize(("os_type", "catches"), [
+    ("Other PV Virtio-SCSI (64-bit)", "guest_disk"),  # every disk virtio-scsi: no virtio-<serial> link
+    ("Other Linux (64-bit)", "system_disk"),  # IDE root: /dev/vda is the first data disk, not the root
+])
+def test_the_kit_catches_a_flavour_whose_os_type_gives_another_bus(tmp_path: Path, os_type: str,
+                                                                    catches: str) -> None:
+    """A KVM flavour registering its stemcells with such an OS type fails in the kit, not in production."""
+    with Simulator(config={"os_types": OS_TYPES}) as simulator:
+        cpi = partial(run_cpi, make_cpi_config(simulator, "kvm", tmp_path))
+        template = simulator.add_template("zone-kvm", "flavour-stemcell", ostype=os_type)["id"]
+        networks = {"default": {**NETWORK, "cloud_properties": {"name": "bosh-net"}}}
+        created = cpi("create_vm", "agent-kvm", template, {"compute_offering": "small", "disk": 1024}, networks,
+                      [], {}, api_version=2)
+        assert created.ok, created.error
+        vm_cid = created.result[0]
+        disks = json.loads(simulator.guest_view(vm_cid)["user_data"])["disks"]
+        if catches == "guest_disk":
+            with pytest.raises(AssertionError, match="no device for /dev/disk/by-id/virtio-"):
+                guest_disk(simulator, vm_cid, disks["ephemeral"], resolver="virtio")
+        else:
+            assert guest_disk(simulator, vm_cid, disks["ephemeral"], resolver="virtio")["type"] == "DATADISK"
+            with pytest.raises(AssertionError):
+                assert system_disk(simulator, vm_cid, disks["system"])["type"] == "ROOT"
