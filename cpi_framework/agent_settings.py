@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from cpi_framework.errors import CloudError
+from cpi_framework.errors import CpiError
 
 if TYPE_CHECKING:
     from cpi_framework.context import CallContext
     from cpi_framework.types import DiskHint, UserData
 
-MAX_USER_DATA_BASE64 = 1024 * 1024  # CloudStack's POST limit (cloudstack-api §1.5)
+SERVER_USER_DATA_SETTING = "vm.userdata.max.length"  # UserDataManagerImpl.validateUserData's limit (POST)
 
 
 def build_settings(
@@ -101,12 +101,19 @@ def add_registry_pointer(ctx: CallContext, document: dict[str, Any], vm: dict[st
     return pointer
 
 
-def encode_user_data(user_data: UserData) -> str:
-    """base64 for ``updateVirtualMachine userdata``; too large is a clear error, not a server 431."""
+def encode_user_data(user_data: UserData, limit: int) -> str:
+    """base64 for ``updateVirtualMachine userdata``; above the cloud's limit is a clear error, not a 431.
+
+    The limit is the server's global setting ``vm.userdata.max.length`` (32768 base64 characters by
+    default, ``UserDataManagerImpl.validateUserData``; not readable by non-admin accounts), which the
+    CPI knows as ``cloudstack.user_data_max_length``.
+    """
     encoded = base64.b64encode(user_data.data).decode("ascii")
-    if len(encoded) > MAX_USER_DATA_BASE64:
-        raise CloudError(
-            f"agent settings are {len(encoded)} bytes in base64, above CloudStack's 1 MiB user-data limit; "
-            "shrink env (e.g. fewer trusted certs)"
+    if len(encoded) > limit:
+        raise CpiError(
+            f"the agent settings are {len(encoded)} base64 characters, above the cloud's user-data limit of {limit} "
+            f"(CloudStack global setting {SERVER_USER_DATA_SETTING}, known to the CPI as "
+            "cloudstack.user_data_max_length); shrink env (e.g. fewer trusted certificates), or raise the setting "
+            "on the cloud and cloudstack.user_data_max_length with it"
         )
     return encoded

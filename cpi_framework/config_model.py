@@ -57,6 +57,7 @@ class CloudStackConfig:
     connect_timeout: float = 10
     read_timeout: float = 120
     version: str | None = None
+    user_data_max_length: int = 32768
     timeouts: Timeouts = field(default_factory=Timeouts)
 
     @property

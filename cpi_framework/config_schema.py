@@ -175,6 +175,13 @@ class CloudStackSchema(_Strict):
         validate=validate.Regexp(r"^\d+\.\d+(\.\d+){0,2}$",
                                  error="must be a CloudStack version such as 4.11 or 4.19.1.0"),
     )
+    user_data_max_length = _f(
+        fields.Integer,
+        "The cloud's vm.userdata.max.length (base64 characters of user data it accepts; CloudStack's "
+        "default 32768): create_vm refuses bigger agent settings before creating anything",
+        load_default=32768,
+        validate=validate.Range(min=1),
+    )
     timeouts = _nested(TimeoutsSchema, "Per-operation deadlines in seconds")
 
     @post_load

@@ -22,6 +22,7 @@ affinity group this call created and the registry entry it wrote, then raises
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -122,6 +123,7 @@ class VmBuild:
         offering = self._offering(vm_type)
         template = templates.get_template(ctx, stemcell_cid, zone_id)
         nics = net.plan_nics(ctx, zone_id, nets)
+        self._check_settings_size(agent_id, vm_type, nets, nics, env, ephemeral_offering, use_registry)
         params = self._deploy_params(zone_id, offering, template, vm_type, nics)
         group_ids = placement.affinity_group_ids(ctx, vm_type, env, self.groups)
         if group_ids:
@@ -207,6 +209,42 @@ class VmBuild:
             params["rootdisksize"] = math.ceil(vm_type["root_disk_size"] / 1024)
         return params
 
+    def _check_settings_size(self, agent_id: str, vm_type: dict[str, Any], nets: dict[str, dict[str, Any]],
+                             nics: list[net.Nic], env: dict[str, Any] | None, ephemeral_offering: str | None,
+                             use_registry: bool) -> None:
+        """Refuse settings above the cloud's user-data limit before anything exists.
+
+        The settings are built for a stand-in VM whose ids, MACs and addresses are as long as real
+        ones, so the size matches what ``updateVirtualMachine`` will carry. Should a plugin hook
+        need the real VM for that, the check is left to the one after the deploy (which cleans up).
+        """
+        ctx = self.ctx
+        stand_in = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+        vm = {"id": stand_in, "name": self.hostname, "displayname": self.hostname, "zoneid": stand_in,
+              "nic": [{"networkid": str(n.network["id"]), "ipaddress": n.ip or "255.255.255.255",
+                       "netmask": "255.255.255.255", "gateway": "255.255.255.255",
+                       "macaddress": "ff:ff:ff:ff:ff:ff"} for n in nics]}
+        disk = {"id": stand_in, "name": "ROOT-9999999", "type": "ROOT", "deviceid": 0}
+        mute = _Mute()
+        ctx.log.addFilter(mute)  # the real build logs its warnings; this one stays silent
+        try:
+            ephemeral_hint = None
+            if ephemeral_offering:
+                ephemeral_hint = ctx.plugins.disk_hint({**disk, "type": "DATADISK", "deviceid": 1}, vm, "ephemeral")
+            settings = agent_settings.build_settings(
+                ctx, agent_id=agent_id, vm=vm, system_hint=ctx.plugins.disk_hint(disk, vm, "system"),
+                ephemeral_hint=ephemeral_hint, env=env,
+                networks=net.settings_networks(ctx, vm, nics, nets, vm_type.get("routes") or {}),
+            )
+            document = agent_settings.add_registry_pointer(ctx, settings, vm) if use_registry else settings
+            user_data = ctx.plugins.user_data(document, {**vm, "networks": [n.network for n in nics]})
+        except Exception as exc:  # noqa: BLE001 - a hook that needs the real VM: checked after the deploy
+            ctx.log.removeFilter(mute)
+            ctx.log.debug("user-data size not checked before the deploy: %s", exc)
+            return
+        ctx.log.removeFilter(mute)
+        agent_settings.encode_user_data(user_data, ctx.config.cloudstack.user_data_max_length)
+
     def _deploy(self, params: dict[str, Any]) -> dict[str, Any]:
         from cpi_framework.cloudstack import AsyncJobFailed, AsyncJobTimeout
 
@@ -236,7 +274,7 @@ class VmBuild:
             registry.require_registry(ctx)
             registry.write_settings(ctx, str(vm["id"]), settings)
             self.registry_written = True
-        encoded = agent_settings.encode_user_data(user_data)
+        encoded = agent_settings.encode_user_data(user_data, ctx.config.cloudstack.user_data_max_length)
         ctx.client.call("updateVirtualMachine", {"id": vm["id"], "userdata": encoded}, post=True)
 
     def _start(self, vm_id: str) -> None:
@@ -302,6 +340,11 @@ class VmBuild:
         for problem in problems:
             ctx.log.error("cleanup after failed create_vm: %s", problem)
         return problems
+
+
+class _Mute(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
 
 
 def _custom_cpu_speed(vm_type: dict[str, Any], offering: dict[str, Any]) -> str | None:

@@ -129,3 +129,31 @@ def test_unknown_command_is_not_reported_as_wrong_keys(cloud: Cloud) -> None:
     assert "does not offer changeOfferingForVolume" in error["message"], error
     assert "API key" not in error["message"] and "clock" not in error["message"], error
     ok(cpi("delete_disk", disk))
+
+
+# -- a cloud that raised vm.userdata.max.length ----------------------------------------------------
+
+BIG_ENV = {"bosh": {"group": "g"}, "trusted_certs": "A" * 30000}
+
+
+def test_raised_user_data_limit_is_used_when_configured(cloud: Cloud) -> None:
+    sim, cpi = cloud({"api": {"userdata_max_length": 65536}}, cloudstack={"user_data_max_length": 65536})
+    before = cpi_objects(sim)
+    vm = ok(cpi("create_vm", "agent-big", _light_stemcell(cpi), {"compute_offering": "small"},
+                {"default": dynamic()}, None, BIG_ENV, context=STEMCELL_CONTEXT))[0]
+    assert len(sim.guest_view(vm)["user_data"]) > 30000  # decoded: its base64 is above 32768
+    ok(cpi("delete_vm", vm))
+    assert_no_leaks(sim, before)
+
+
+def test_limit_configured_above_the_cloud_fails_cleanly(cloud: Cloud) -> None:
+    """The server still refuses (431 "User data has exceeded configurable max length : 32768") after the
+    deploy: create_vm fails naming it and removes the VM."""
+    sim, cpi = cloud({}, cloudstack={"user_data_max_length": 65536})
+    stemcell = _light_stemcell(cpi)
+    before = cpi_objects(sim)
+    response = cpi("create_vm", "agent-big", stemcell, {"compute_offering": "small", "disk": 1024},
+                   {"default": dynamic()}, None, BIG_ENV, context=STEMCELL_CONTEXT)
+    error = failed(response, "Bosh::Clouds::VMCreationFailed")
+    assert "exceeded configurable max length : 32768" in error["message"], error
+    assert_no_leaks(sim, before)

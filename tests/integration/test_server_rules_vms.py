@@ -107,3 +107,19 @@ def test_static_nat_released_underneath_delete_vm_counts_as_done(shared_simulato
     ok(shared_cpi("delete_vm", vm, api_version=2))
     assert vm not in cpi_objects(shared_simulator)["vms"]
     assert_no_leaks(shared_simulator, before)
+
+
+BIG_ENV = {"bosh": {"group": "g"}, "trusted_certs": "A" * 30000}  # ~40 000 base64 characters of settings
+
+
+def test_settings_above_the_user_data_limit_fail_before_anything_is_created(shared_simulator: Any, shared_cpi: Any,
+                                                                            stemcell: str) -> None:
+    """UserDataManagerImpl.validateUserData: POST user data above vm.userdata.max.length (32768) is refused."""
+    before = cpi_objects(shared_simulator)
+    shared_simulator.reset_log()
+    error = failed(_create(shared_cpi, stemcell, {"compute_offering": "small", "disk": 1024}, env=BIG_ENV),
+                   "Bosh::Clouds::CpiError")
+    assert "vm.userdata.max.length" in error["message"] and "32768" in error["message"], error
+    assert "cloudstack.user_data_max_length" in error["message"], error
+    assert "deployVirtualMachine" not in shared_simulator.request_counts()
+    assert_no_leaks(shared_simulator, before)

@@ -53,7 +53,7 @@ FULL: dict[str, Any] = {
         "stemcell_publish_timeout": 45, "stemcell_upload_mode": "url",
         "stemcell_url_base": "http://10.0.0.6:8000/stemcells", "stemcell_zones": ["zone-2"],
         "proxy_host": "proxy.example.com", "proxy_port": 3128, "proxy_user": "p-user", "proxy_password": "p-pass",
-        "connect_timeout": 5, "read_timeout": 60,
+        "connect_timeout": 5, "read_timeout": 60, "user_data_max_length": 65536,
         "timeouts": {"default": 900, "create_vm": 1800, "delete_vm": 600, "reboot_vm": 300, "attach_volume": 3600,
                      "detach_volume": 600, "volume": 600, "snapshot": 1200, "template": 3600},
     },
