@@ -87,8 +87,9 @@ class Demo:
             self.config = self.write_config(Path(tmp))
             self.say(f"CloudStack simulator at {sim.endpoint} ({ZONES[self.hypervisor]}, plugin '{self.hypervisor}')",
                      "bold")
-            self.say(f"CPI config {self.config}; every step runs the real CPI process "
-                     f"(cloudstack-cpi --config {self.config.name}, one JSON request on stdin)")
+            self.say(f"every step runs the real CPI process (cloudstack-cpi --config {self.config.name}, one JSON "
+                     "request on stdin) with a config for this simulator, written to a temporary directory that "
+                     "is removed at the end")
             if self.fault:
                 self.inject(self.fault)
             baseline = _inventory_ids(sim.inventory())
@@ -231,10 +232,11 @@ class Demo:
             pass  # the settings did not change; only the new device matters
         elif isinstance(settings, dict):
             net = (settings.get("networks") or {}).get("default") or {}
+            # the agent's own shape (settings.Settings), cut down: nested keys stay nested
             excerpt = {"agent_id": settings.get("agent_id"), "disks": settings.get("disks"),
-                       "networks.default": {k: net.get(k) for k in ("type", "ip", "mac") if k in net},
+                       "networks": {"default": {k: net.get(k) for k in ("type", "ip", "mac") if k in net}},
                        "mbus": settings.get("mbus")}
-            self.explain("user data: " + redactor.redact(abbreviate(excerpt, 300)))
+            self.explain("user data (excerpt): " + redactor.redact(abbreviate(excerpt, 320)))
         elif view.get("user_data"):  # a plugin's own encoding: show its start
             self.explain("user data: " + redactor.redact(repr(view["user_data"][:120])))
         for item in view.get("disks") or []:

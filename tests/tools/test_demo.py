@@ -37,7 +37,10 @@ def test_full_lifecycle_succeeds_and_leaves_nothing():
     # what a newcomer is meant to see: requests per step, the guest's view, no secret
     assert "CloudStack request(s): " in proc.stdout and "deployVirtualMachine" in proc.stdout
     assert "inside the VM (after create_vm)" in proc.stdout and "device /dev/xvd" in proc.stdout
-    assert "user data: " in proc.stdout and "<redacted>" in proc.stdout
+    assert "user data (excerpt): " in proc.stdout and "<redacted>" in proc.stdout
+    assert '"networks":{"default":{"type":"dynamic"' in proc.stdout  # the agent's shape, not a flattened key
+    assert "networks.default" not in proc.stdout
+    assert "/cpi-demo-" not in proc.stdout  # no path of a config that is gone when the demo ends
     assert "demo-nats-password" not in proc.stdout + proc.stderr
     assert "sim-secret" not in proc.stdout + proc.stderr
 
