@@ -165,8 +165,8 @@ def print_json(value: Any, stream: IO[str] | None = None) -> None:
 
 
 def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
-                 headers: Mapping[str, str] | None = None, *, max_width: int = 60) -> str:
-    """A plain fixed-width table (no dependency); cells are cut at ``max_width``."""
+                 headers: Mapping[str, str] | None = None, *, max_width: int | None = 60) -> str:
+    """A plain fixed-width table (no dependency); cells are cut at ``max_width`` (None: never)."""
     headers = headers or {}
     titles = [headers.get(c, c.upper()) for c in columns]
     cells = [[_cell(row.get(c), max_width) for c in columns] for row in rows]
@@ -176,10 +176,15 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
     return "\n".join(lines)
 
 
-def _cell(value: Any, max_width: int) -> str:
+def _cell(value: Any, max_width: int | None) -> str:
     text = "" if value is None else str(value)
     text = text.replace("\n", " ")
-    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    return text if max_width is None or len(text) <= max_width else text[: max_width - 1] + "…"
+
+
+def is_terminal(stream: Any) -> bool:
+    """Whether output goes to a person (cut long cells) rather than a file or pipe (keep everything)."""
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def color(text: str, code: str, stream: IO[str] | None = None) -> str:

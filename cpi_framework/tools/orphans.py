@@ -32,6 +32,7 @@ from cpi_framework.tools.common import (
     common_options,
     format_duration,
     format_table,
+    is_terminal,
     make_parser,
     parse_duration,
     print_json,
@@ -388,6 +389,7 @@ def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> No
     if not findings:
         out.write("no orphans: every resource tagged bosh-cpi=cloudstack belongs to something\n")
         return
+    terminal = is_terminal(out)  # into a file or a pipe nothing is cut: ids and reasons stay whole
     rows = []
     for f in findings:
         action = f.result or ("delete" if f.orphan and deleting else "orphan" if f.orphan else "keep")
@@ -398,13 +400,14 @@ def render(findings: list[Finding], *, deleting: bool, stream: Any = None) -> No
                 "name": f.name,
                 "state": f.state,
                 "age": "?" if f.age is None else format_duration(f.age),
-                "director": f.director[:12],
+                "director": f.director[:12] if terminal else f.director,
                 "action": action,
                 "reason": f.reason + (f" — {f.note}" if f.note else ""),
             }
         )
     out.write(
-        format_table(rows, ["kind", "id", "name", "state", "age", "director", "action", "reason"], max_width=90) + "\n"
+        format_table(rows, ["kind", "id", "name", "state", "age", "director", "action", "reason"],
+                     max_width=90 if terminal else None) + "\n"
     )
     orphans = sum(1 for f in findings if f.orphan)
     summary = f"{orphans} provable orphan(s), {len(findings) - orphans} kept"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import time
@@ -222,3 +223,23 @@ def test_invalid_config_is_a_usage_error(capsys, tmp_path):
     path.write_text(json.dumps({"cloudstack": {"endpoint": "http://127.0.0.1:9/client/api"}}))
     assert orphans.main(["--config", str(path)]) == 2
     assert "cloudstack.api_key: missing required key" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_table_cuts_cells_on_a_terminal_only():
+    """issue 19 item 13: into a file or pipe the long ids, director uuids and reasons stay whole."""
+    director = "d6b1f6de-9f4a-4d6e-8d57-3f7b5a2c9e11"
+    reason = "no BOSH metadata: set_vm_metadata never ran, so no director knows this VM " * 2
+    finding = orphans.Finding(kind="vm", id="6f1c0e52-0000-4000-8000-000000000001", name="vm-x", state="Running",
+                              role="", director=director, age=7200.0, reason=reason.strip(), orphan=True)
+    into_file = io.StringIO()
+    orphans.render([finding], deleting=False, stream=into_file)
+    assert director in into_file.getvalue() and reason.strip() in into_file.getvalue()
+    assert "…" not in into_file.getvalue()
+    on_terminal = _Terminal()
+    orphans.render([finding], deleting=False, stream=on_terminal)
+    assert director not in on_terminal.getvalue() and "…" in on_terminal.getvalue()
