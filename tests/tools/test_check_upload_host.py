@@ -75,3 +75,15 @@ def test_probe_tells_a_name_mismatch_from_an_unknown_ca(pki, tmp_path: Path) -> 
     line = checks["upload host (zone-xen)"]
     assert code == 1 and f"does not name '{SSVM}'" in line["message"]
     assert "secstorage.ssl.cert.domain" in line["fix"] and "no CA setting" in line["fix"]
+
+
+def test_probe_warns_when_the_upload_host_takes_plain_http(tmp_path: Path) -> None:
+    with Simulator() as sim:  # no certificate: postURL is http://, like use.https.to.upload=false
+        config = tmp_path / "cpi.json"
+        config.write_text(json.dumps(cpi_config_dict(sim, "xen")))
+        proc = subprocess.run([*cpi_command(), "check", "--config", str(config), "--json", "--probe-upload"],
+                              capture_output=True, text=True, timeout=120)
+        line = {c["check"]: c for c in json.loads(proc.stdout)["checks"]}["upload host (zone-xen)"]
+        assert line["status"] == "warn" and "plain HTTP" in line["message"]
+        assert "use.https.to.upload" in line["fix"]
+        assert sim.request_counts().get("deleteTemplate") == 1
