@@ -220,11 +220,17 @@ def _receive(st: State, faults: Faults, tpl: Any, rfile: IO[bytes], length: int,
         with st.lock:
             mark_error(tpl, f"Upload failed: {err}", "UPLOAD_ERROR")
         return 400, f"Unable to parse the multipart body: {err}"
-    if remaining > 0 or not file_part["done"]:
+    if remaining > 0:
+        # HttpUploadServerHandler.channelInactive: the connection closed before the request was processed
         with st.lock:
-            mark_error(tpl, "Upload failed: incomplete request body", "UPLOAD_ERROR")
+            mark_error(tpl, "file receive failed or connection closed prematurely.", "UPLOAD_ERROR")
             tpl.state = "UploadError"
-        return 400, "Upload failed: the body ended before the file part was complete"
+        return 400, "file receive failed or connection closed prematurely."
+    if not file_part["done"]:
+        with st.lock:  # HttpUploadServerHandler.readFileUploadData: no FileUpload part in the body
+            mark_error(tpl, "received entity is not a file", "UPLOAD_ERROR")
+            tpl.state = "UploadError"
+        return 422, "received entity is not a file"
     filename = file_part["filename"] or ""
     forced = faults.take_template_error()
     with st.lock:

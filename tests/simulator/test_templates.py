@@ -360,3 +360,14 @@ def test_postURL_host_follows_ssl_cert_domain(make_sim) -> None:
     cs = make_sim({"templates": {"ssl_cert_domain": "*.ssvm.example"}})
     params = _upload_params(cs)
     assert params["postURL"].startswith(f"http://127-0-0-1.ssvm.example:{cs.sim.upload_port}/upload/")
+
+
+def test_upload_without_a_file_part_is_not_a_file(cs) -> None:
+    params = _upload_params(cs)
+    boundary = "simboundary7f3a9c"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nno file here\r\n"
+            f"--{boundary}--\r\n").encode()
+    r = requests.post(params["postURL"], data=body, timeout=30,
+                      headers={**_headers(params), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert (r.status_code, r.text) == (422, "received entity is not a file")  # readFileUploadData
+    assert _template(cs, params["id"])["status"] == "received entity is not a file"
