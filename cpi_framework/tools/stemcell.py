@@ -6,7 +6,8 @@ disk holds the tarball and one image, never an unpacked copy of everything. Then
 ``create_stemcell(<tmp>/image, <stemcell.MF cloud_properties>)`` runs through the real RPC
 path (:class:`~cpi_framework.dispatch.Dispatcher`, the code ``cloudstack-cpi --config`` runs),
 exactly as the director calls it with the image it extracted. A progress bar is drawn on a
-terminal; elsewhere a plain line every 10 % or 30 s. The CID goes to stdout.
+terminal; elsewhere a few plain lines for uploads that take a while (none for a quick one). The
+CID goes to stdout.
 """
 
 from __future__ import annotations
@@ -146,6 +147,16 @@ def extract_stemcell(tarball: str, workdir: str, progress: Progress | None = Non
     return Stemcell(manifest, image_path, image_size)
 
 
+def check_tarball(tarball: str) -> None:
+    """Read the first member header, so a file that is no (compressed) tar fails before any progress."""
+    try:
+        with tarfile.open(tarball, mode="r|*") as tar:
+            if tar.next() is None:
+                raise ToolError(f"{tarball} is an empty tar archive; is it a BOSH stemcell tarball?")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ToolError(f"cannot read stemcell tarball {tarball}: {exc}") from exc
+
+
 def _copy(source: IO[bytes], out: IO[bytes]) -> int:
     size = 0
     while chunk := source.read(CHUNK):
@@ -158,7 +169,16 @@ def _copy(source: IO[bytes], out: IO[bytes]) -> int:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; plain lines every 10 % or 30 s otherwise."""
+    """A one-line progress bar on a terminal; elsewhere (a log file, CI) a few plain lines.
+
+    Plain lines are throttled by time and size: none for a phase that ends within
+    ``QUIET_SECONDS`` (a small image needs no progress report), then one per ``PLAIN_PERCENT``
+    of progress at most every ``PLAIN_SECONDS`` and at least every ``PLAIN_MAX_SECONDS``, and a
+    closing 100 % line only after earlier ones. A rate is shown once ``RATE_SECONDS`` have passed:
+    bytes over a few milliseconds are no rate ("476.8 GiB/s").
+    """
+
+    QUIET_SECONDS, PLAIN_PERCENT, PLAIN_SECONDS, PLAIN_MAX_SECONDS, RATE_SECONDS = 2.0, 10.0, 5.0, 30.0, 0.5
 
     def __init__(self, stream: IO[str], tty: bool | None = None, *, clock: Any = time.monotonic) -> None:
         self.stream = stream
@@ -169,25 +189,39 @@ class Progress:
         self._drawn = 0.0
         self._line = ""
         self._last_percent = -100.0
+        self._lines = 0
 
     def update(self, what: str, done: int, total: int, rate: float | None = None) -> None:
         now = self.clock()
         if what != self.phase:
             self.finish()
-            self.phase, self.phase_started, self._last_percent, self._drawn = what, now, -100.0, 0.0
-        if rate is None:
-            rate = done / max(now - self.phase_started, 1e-9)
+            self.phase, self.phase_started, self._last_percent, self._drawn = what, now, -100.0, now
+            self._lines = 0
+        elapsed = now - self.phase_started
+        if elapsed < self.RATE_SECONDS:
+            rate = None
+        elif rate is None:
+            rate = done / elapsed
         percent = 100.0 * done / total if total else 100.0
+        finished = done >= total
         if self.tty:
-            if now - self._drawn >= 0.1 or done >= total:
+            if now - self._drawn >= 0.1 or finished or not self._line:
                 self._drawn = now
                 self._line = _bar_line(what, percent, done, total, rate, self._width())
                 self.stream.write("\r" + self._line)
                 self.stream.flush()
-        elif percent - self._last_percent >= 10 or now - self._drawn >= 30 or (done >= total > 0 and
-                                                                              self._last_percent < 100):
-            self._last_percent, self._drawn = percent, now
-            self.stream.write(f"{what}: {percent:.0f}% ({_size(done)} of {_size(total)}) at {_size(rate)}/s\n")
+            return
+        if finished:
+            due = self._lines > 0 and self._last_percent < 100
+        elif elapsed < self.QUIET_SECONDS:
+            due = False
+        else:
+            due = ((percent - self._last_percent >= self.PLAIN_PERCENT and now - self._drawn >= self.PLAIN_SECONDS)
+                   or now - self._drawn >= self.PLAIN_MAX_SECONDS or self._lines == 0)
+        if due:
+            self._last_percent, self._drawn, self._lines = percent, now, self._lines + 1
+            speed = f" at {_size(rate)}/s" if rate is not None else ""
+            self.stream.write(f"{what}: {percent:.0f}% ({_size(done)} of {_size(total)}){speed}\n")
             self.stream.flush()
 
     def write(self, text: str) -> int:
@@ -214,8 +248,8 @@ class Progress:
         return max(shutil.get_terminal_size((100, 20)).columns - 1, 40)
 
 
-def _bar_line(what: str, percent: float, done: int, total: int, rate: float, width: int) -> str:
-    tail = f" {percent:5.1f}% {_size(done)}/{_size(total)} {_size(rate)}/s"
+def _bar_line(what: str, percent: float, done: int, total: int, rate: float | None, width: int) -> str:
+    tail = f" {percent:5.1f}% {_size(done)}/{_size(total)}" + (f" {_size(rate)}/s" if rate is not None else "")
     label = what[:40]
     bar_width = max(width - len(label) - len(tail) - 3, 10)
     filled = int(bar_width * min(percent, 100) / 100)
@@ -299,6 +333,7 @@ def upload_command(args: argparse.Namespace) -> int:
 
     load_config(args.config)  # a config error: one line and exit 2 before anything is read or uploaded
     tags = _parse_tags(args.tag)
+    check_tarball(args.tarball)
     progress = Progress(sys.stderr)
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="cpi-stemcell-", dir=args.tmpdir)

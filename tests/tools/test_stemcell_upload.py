@@ -90,7 +90,8 @@ def test_upload_prints_the_cid_and_registers_the_image(sim_config, tmp_path: Pat
     assert template["isready"] and template["upload"]["bytes"] == len(image)
     assert template["name"].startswith("bosh-cloudstack-xen-ubuntu-jammy-go_agent-1.181-")
     assert {t["key"]: t["value"] for t in template["tags"]}["bosh-director-uuid"] == "dir-uuid-1"
-    assert "Uploading" in err and "100%" in err and "registered" in err
+    assert "registered" in err and "image 64" in err
+    assert "%" not in err, err  # a quick upload of a small image into a log: no progress lines at all
     assert "\r" not in err  # plain lines when stderr is not a terminal
 
 
@@ -186,14 +187,46 @@ def test_extract_streams_only_the_image_and_manifest(tmp_path: Path) -> None:
     assert stemcell.cloud_properties["hypervisor"] == "xen" and stemcell.name.endswith("go_agent")
 
 
-def test_progress_plain_lines_every_ten_percent() -> None:
+def test_progress_plain_lines_are_throttled_by_time_and_size() -> None:
+    """issue 19 item 13: a 300 KiB image printed 11 lines at "476.8 GiB/s"; now a quick phase prints none."""
     stream, now = io.StringIO(), [0.0]
     progress = Progress(stream, tty=False, clock=lambda: now[0])
-    for done in range(0, 101):
+    for done in range(0, 101):  # one second in all
         now[0] += 0.01
-        progress.update("Uploading", done, 100)
+        progress.update("Extracting image", done, 100)
+    progress.finish()
+    assert stream.getvalue() == ""
+
+    for done in range(0, 101):  # 50 s: a line per 10 % (each at least 5 s apart), rates that make sense
+        now[0] += 0.5
+        progress.update("Uploading", done * 1024 * 1024, 100 * 1024 * 1024)
     lines = stream.getvalue().splitlines()
-    assert 10 <= len(lines) <= 12 and lines[-1].startswith("Uploading: 100%")
+    assert 9 <= len(lines) <= 12 and lines[-1].startswith("Uploading: 100%"), lines
+    assert all(line.endswith("/s") and "GiB/s" not in line for line in lines), lines
+
+    stream.truncate(0), stream.seek(0)
+    for done in range(0, 101):  # ten minutes: still a line at least every 30 s
+        now[0] += 6.0
+        progress.update("Uploading again", done, 100)
+    lines = stream.getvalue().splitlines()
+    assert 19 <= len(lines) <= 22, lines
+
+
+def test_bar_shows_no_rate_before_there_is_one() -> None:
+    stream, now = io.StringIO(), [0.0]
+    progress = Progress(stream, tty=True, clock=lambda: now[0])
+    now[0] += 0.001
+    progress.update("Uploading", 300 * 1024, 300 * 1024)
+    assert "100.0%" in stream.getvalue() and "/s" not in stream.getvalue()
+
+
+def test_invalid_tarball_fails_before_any_progress(sim_config, tmp_path: Path) -> None:
+    _, config = sim_config
+    junk = tmp_path / "junk.tgz"
+    junk.write_bytes(b"\x1f\x8b" + b"not really gzip" * 100)
+    code, _, err = run_tool("upload", str(junk), "--config", str(config), stderr_tty=True)
+    assert code == 2 and "cannot read stemcell tarball" in err
+    assert "Extracting" not in err and "%" not in err, err
 
 
 def test_progress_bar_line_fits_the_width() -> None:
