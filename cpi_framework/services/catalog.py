@@ -91,6 +91,17 @@ def zone(ctx: CallContext, name_or_id: str | None = None) -> dict[str, Any]:
     return _cached(ctx, ("zone", wanted), load)
 
 
+def zone_name(ctx: CallContext, zone_id: str | None) -> str:
+    """How logs and messages name a zone: its name when this call already looked it up, else the id.
+
+    Never a request of its own: a name is only worth it when it is free.
+    """
+    for key, value in ctx.cache.items():
+        if key[:1] == ("zone",) and isinstance(value, dict) and value.get("id") == zone_id and value.get("name"):
+            return str(value["name"])
+    return zone_id or "?"
+
+
 def service_offering(ctx: CallContext, name_or_id: str) -> dict[str, Any]:
     def load() -> dict[str, Any]:
         found = find_one(ctx, "listServiceOfferings", name_or_id)

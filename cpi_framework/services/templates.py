@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cpi_framework.errors import CloudError
-from cpi_framework.services.catalog import find_one, is_uuid
+from cpi_framework.services.catalog import find_one, is_uuid, zone_name
 
 if TYPE_CHECKING:
     from cpi_framework.context import CallContext
@@ -91,7 +91,7 @@ def get_template(ctx: CallContext, cid: str, zone_id: str | None = None) -> dict
     """Like :func:`find_template`, raising ``CloudError("Stemcell '<cid>' not found")`` when absent."""
     found = find_template(ctx, cid, zone_id)
     if found is None:
-        where = f" in zone {zone_id}" if zone_id else ""
+        where = f" in zone {zone_name(ctx, zone_id)}" if zone_id else ""
         raise CloudError(f"Stemcell '{cid}' not found{where}")
     return found
 
@@ -158,12 +158,12 @@ def wait_template_ready(ctx: CallContext, template_id: str, zone_id: str | None,
         state = template_state(template)
         status = describe_status(template)
         if state == "ready":
-            ctx.log.info("Template %s is ready in zone %s (%s)", template_id, template.get("zonename") or zone_id,
-                         status)
+            ctx.log.info("Template %s is ready in zone %s (%s)", template_id,
+                         template.get("zonename") or zone_name(ctx, zone_id), status)
             return template
         if state == "error":
             raise CloudError(
-                f"Template {template_id} failed in zone {template.get('zonename') or zone_id}: {status}"
+                f"Template {template_id} failed in zone {template.get('zonename') or zone_name(ctx, zone_id)}: {status}"
             )
         if status != last_status:
             ctx.log.info("Template %s: %s", template_id, status)

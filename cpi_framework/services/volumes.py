@@ -233,7 +233,8 @@ def create_volume(
         raise CloudError(f"Creating volume '{name}' ({size_mb} MiB, offering '{offer.get('name')}') "
                          f"failed: {exc}", ok_to_retry=_transient(exc)) from exc
     volume["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-    ctx.log.info("created volume %s (%s) in zone %s, %s GB", volume["id"], name, zone_id, volume_gb(volume))
+    ctx.log.info("created volume %s (%s) in zone %s, %s GB", volume["id"], name,
+                 volume.get("zonename") or catalog.zone_name(ctx, zone_id), volume_gb(volume))
     return volume
 
 

@@ -47,8 +47,11 @@ def test_persistent_disk_lifecycle(cpi, simulator, hypervisor):
     root = next(v for v in simulator.inventory()["volumes"] if v.get("virtualmachineid") == vm1)
 
     # 23: created next to the VM
-    disk1 = ok(cpi("create_disk", 2048, {}, vm1, api_version=2))
+    created = cpi("create_disk", 2048, {}, vm1, api_version=2)
+    disk1 = ok(created)
     assert volume(simulator, disk1)["zoneid"] == root["zoneid"]
+    # logs name zones by name, as the director's operator writes them (issue 19 item 13: ids and names mixed)
+    assert f"in zone {root['zonename']}" in created.log and root["zoneid"] not in created.log
 
     # 24, 25: attach answers a hint the agent resolves to this disk; attaching again answers the same
     hint1 = ok(cpi("attach_disk", vm1, disk1, api_version=2))
