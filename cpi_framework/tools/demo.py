@@ -58,8 +58,10 @@ class Step:
 
 
 class Demo:
-    def __init__(self, hypervisor: str, *, keep_going: bool, fault: str | None, out: IO[str]) -> None:
+    def __init__(self, hypervisor: str, *, keep_going: bool, fault: str | None, out: IO[str],
+                 simulator_config: str | None = None) -> None:
         self.hypervisor = hypervisor
+        self.simulator_config = simulator_config
         self.keep_going = keep_going
         self.fault = fault
         self.out = out
@@ -82,11 +84,11 @@ class Demo:
     def run(self) -> int:
         from cloudstack_simulator import Simulator
 
-        with tempfile.TemporaryDirectory(prefix="cpi-demo-") as tmp, Simulator() as sim:
+        with tempfile.TemporaryDirectory(prefix="cpi-demo-") as tmp, Simulator(self.simulator_config) as sim:
             self.sim = sim
             self.config = self.write_config(Path(tmp))
-            self.say(f"CloudStack simulator at {sim.endpoint} ({ZONES[self.hypervisor]}, plugin '{self.hypervisor}')",
-                     "bold")
+            self.say(f"CloudStack {sim.config['cloudstack_version']} simulator at {sim.endpoint} "
+                     f"({ZONES[self.hypervisor]}, plugin '{self.hypervisor}')", "bold")
             self.say(f"every step runs the real CPI process (cloudstack-cpi --config {self.config.name}, one JSON "
                      "request on stdin) with a config for this simulator, written to a temporary directory that "
                      "is removed at the end")
@@ -181,7 +183,8 @@ class Demo:
         v = self.values
         self.call("info", why="what this CPI supports; answered without touching the cloud")
         step = self.call("create_stemcell", str(image), self.stemcell_props,
-                         why="the director uploads the stemcell image: a CloudStack template, uploaded directly")
+                         why="the director uploads the stemcell image: a CloudStack template, uploaded directly "
+                             "(registered by URL on clouds without direct upload, before 4.6)")
         self.keep("stemcell", step)
         networks = {"default": {"type": "dynamic", "cloud_properties": {"name": "bosh-net"},
                                 "default": ["dns", "gateway"], "dns": ["10.0.0.2"]}}
@@ -337,12 +340,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hypervisor", choices=sorted(ZONES), default="xen",
                         help="the hypervisor plugin (and simulator zone) to use (default xen)")
     parser.add_argument("--keep-going", action="store_true", help="run the remaining steps after a failure")
+    parser.add_argument("--simulator-config", metavar="PATH", default=None,
+                        help="simulator config (YAML/JSON, or a bundled example such as cloudstack-4.5.yml to "
+                             "model that CloudStack version); the CPI config stays the same")
     parser.add_argument("--inject-fault", metavar="COMMAND[:N]", default=None, help=argparse_suppress())
     args = parser.parse_args(argv)
 
     def body() -> int:
         fault = args.inject_fault or os.environ.get(FAULT_ENV) or None
-        return Demo(args.hypervisor, keep_going=args.keep_going, fault=fault, out=sys.stdout).run()
+        return Demo(args.hypervisor, keep_going=args.keep_going, fault=fault, out=sys.stdout,
+                    simulator_config=args.simulator_config).run()
 
     return run_tool(body)
 

@@ -53,6 +53,25 @@ def test_other_hypervisors(hypervisor, device):
     assert set(outcomes(proc.stdout).values()) == {"ok"} and f"device {device}" in proc.stdout
 
 
+HEAVY = os.environ.get("CPI_HEAVY_TESTS") == "1"
+OLDEST_AND_NEWEST = ["4.5", "4.20"]
+
+
+@pytest.mark.parametrize("profile", ["4.5", "4.7", "4.9", "4.11", "4.15", "4.18", "4.20"])
+def test_demo_passes_on_every_cloudstack_generation(profile):
+    """Only the simulator's cloudstack_version changes; the demo's CPI config is the same. The oldest and
+    the newest run in the fast tier, the rest with CPI_HEAVY_TESTS=1 (CI's version matrix covers them
+    through the contract suite)."""
+    if profile not in OLDEST_AND_NEWEST and not HEAVY:
+        pytest.skip("middle generations run with CPI_HEAVY_TESTS=1")
+    proc = demo("--simulator-config", f"cloudstack-{profile}.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert outcomes(proc.stdout) == {step: "ok" for step in STEPS}
+    assert f"CloudStack {profile}." in proc.stdout and "nothing leaked" in proc.stdout
+    stemcell = proc.stdout[proc.stdout.index("2. create_stemcell"):proc.stdout.index("3. create_vm")]
+    assert ("registerTemplate" in stemcell) == (profile == "4.5")
+
+
 def test_injected_fault_stops_the_run_and_fails():
     proc = demo(fault="createSnapshot")
     assert proc.returncode == 1
