@@ -22,8 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from cpi_framework.errors import CloudError
 
@@ -53,8 +52,10 @@ class UploadFailed(Exception):
         self.transport = transport
 
 
-@dataclass(frozen=True)
-class UploadResult:
+class UploadResult(NamedTuple):
+    """What one upload did. (NamedTuples, not frozen dataclasses: ~4x cheaper to define at import,
+    and this module is on every ``create_stemcell``'s start-up.)"""
+
     bytes_sent: int
     """File bytes sent (the image size)."""
     body_bytes: int
@@ -79,8 +80,7 @@ _COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz
 MAX_LINKS = 8
 
 
-@dataclass(frozen=True)
-class ImageSource:
+class ImageSource(NamedTuple):
     """The bytes to upload or serve: the whole file at ``path``, or one regular ``member`` of the
     tar archive there (``compression`` as sniffed: ``gzip``, ``bzip2``, ``xz`` or None)."""
 
