@@ -2,22 +2,22 @@
 
 The CPI test kit (``cpi_framework.testing``) is enabled by the top-level ``tests/conftest.py``.
 
-At session end the figures (requests tried, faults injected, leaks found, ...) are printed
-and written as JSON to ``$CPI_RELIABILITY_FIGURES`` (default: the system temp dir), from
-where ``docs/reliability.md`` takes them.
+At session end the figures (requests tried, faults injected, leaks found, ...) are written as
+JSON to ``$CPI_RELIABILITY_FIGURES``, by default into this run's own pytest temporary
+directory (concurrent runs never share a file), and ``docs/reliability.md`` takes them from
+there. The terminal gets one line naming the file; ``CPI_RELIABILITY_REPORT=1`` (or ``-v``)
+prints the whole table.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import FIGURES, HEAVY
+from reliability_support import FIGURES, HEAVY, RUN_DIR, figures_path
 
 _STARTED = time.time()
 
@@ -39,8 +39,9 @@ def sim(simulator_session: Any) -> Any:
     simulator_session.reset(log=True, faults=True, state=False)
 
 
-def figures_path() -> Path:
-    return Path(os.environ.get("CPI_RELIABILITY_FIGURES") or Path(tempfile.gettempdir()) / "cpi-reliability.json")
+@pytest.fixture(scope="session", autouse=True)
+def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    RUN_DIR[:] = [tmp_path_factory.getbasetemp()]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -53,8 +54,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     path = figures_path()
     try:
         path.write_text(json.dumps(data, indent=2, sort_keys=True))
-    except OSError:
-        pass
+    except OSError as exc:
+        terminalreporter.write_line(f"reliability figures: cannot write {path}: {exc.strerror or exc}")
+        return
+    if os.environ.get("CPI_RELIABILITY_REPORT") != "1" and config.get_verbosity() < 1:
+        problems = data["counts"].get("leaks found", 0) + data["counts"].get("secret hits (must be 0)", 0)
+        terminalreporter.write_line(f"reliability figures: {path} ({problems} leaks or secret hits; "
+                                    "CPI_RELIABILITY_REPORT=1 prints the table)")
+        return
     terminalreporter.section("reliability figures")
     for name, value in data["counts"].items():
         terminalreporter.write_line(f"{name:>40}: {value}")

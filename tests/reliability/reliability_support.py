@@ -276,6 +276,17 @@ class Figures:
 
 
 FIGURES = Figures()
+RUN_DIR: list[Path] = []  # this session's pytest base temp dir (set by conftest's session fixture)
+
+
+def figures_path() -> Path:
+    """``$CPI_RELIABILITY_FIGURES``, else a file in this run's own temp dir (never one shared by runs)."""
+    if os.environ.get("CPI_RELIABILITY_FIGURES"):
+        return Path(os.environ["CPI_RELIABILITY_FIGURES"])
+    import tempfile
+
+    run_dir = RUN_DIR[0] if RUN_DIR else Path(tempfile.mkdtemp(prefix="cpi-reliability-"))
+    return run_dir / "cpi-reliability.json"
 
 
 def no_leak_check(label: str, changes: Mapping[str, Any]) -> None:

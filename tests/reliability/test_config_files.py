@@ -198,3 +198,13 @@ def test_yaml_syntax_errors_do_not_quote_secrets(sim, tmp_path):
     scanner = SecretScanner()
     scanner.add("secret_access_key", secret)
     assert not scanner.scan(json.dumps(document) + stderr, "response+stderr")
+
+
+def test_figures_go_to_this_runs_own_directory(tmp_path_factory, monkeypatch):
+    """issue 19 item 13: concurrent runs shared one $TMPDIR/cpi-reliability.json."""
+    from reliability_support import figures_path
+
+    monkeypatch.delenv("CPI_RELIABILITY_FIGURES", raising=False)
+    assert figures_path().parent == tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("CPI_RELIABILITY_FIGURES", str(tmp_path_factory.getbasetemp() / "chosen.json"))
+    assert figures_path().name == "chosen.json"
