@@ -67,6 +67,8 @@ class DiskOffering:
     customized: bool
     created: str
     removed: bool = False
+    tags: str = ""  # storage tags, comma-separated (DiskOfferingVO.getTags)
+    strict: bool = False  # disksizestrictness (4.17+): the volume keeps the offering's size
 
 
 @dataclass

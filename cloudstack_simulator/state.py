@@ -149,7 +149,8 @@ class State:
             size = int(do.get("disksize", 0))
             text = do.get("displaytext") or ("Custom size" if custom else f"{size} GB")
             self.add("diskoffering", m.DiskOffering(stable_id("diskoffering", do["name"]), do["name"], text,
-                                                    size, custom, created))
+                                                    size, custom, created, tags=str(do.get("tags") or ""),
+                                                    strict=bool(do.get("disksizestrictness", False))))
         for no in cfg.get("network_offerings") or []:
             self.add("networkoffering", m.NetworkOffering(stable_id("networkoffering", no["name"]), no["name"],
                                                           no.get("userdata_provider", "VirtualRouter")))

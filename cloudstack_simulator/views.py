@@ -47,9 +47,14 @@ def service_offering_view(st: State, o: m.ServiceOffering) -> dict[str, Any]:
 
 
 def disk_offering_view(st: State, o: m.DiskOffering) -> dict[str, Any]:
-    return {"id": o.id, "name": o.name, "displaytext": o.displaytext, "disksize": o.disksize,
-            "created": o.created, "iscustomized": o.customized, "iscustomizediops": False,
-            "storagetype": "shared", "provisioningtype": "thin", "displayoffering": True}
+    out: dict[str, Any] = {"id": o.id, "name": o.name, "displaytext": o.displaytext, "disksize": o.disksize,
+                           "created": o.created, "iscustomized": o.customized, "iscustomizediops": False,
+                           "storagetype": "shared", "provisioningtype": "thin", "displayoffering": True}
+    if o.tags:
+        out["tags"] = o.tags
+    if st.profile.has("resize_volume_417"):  # DiskOfferingResponse.disksizestrictness, since 4.17
+        out["disksizestrictness"] = o.strict
+    return out
 
 
 def ostype_view(st: State, o: m.OsType) -> dict[str, Any]:

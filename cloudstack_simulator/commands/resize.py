@@ -84,6 +84,30 @@ def _orchestrate(ctx: Ctx, vol: m.Volume, new_size: int) -> None:
                           "Hypervisor.")
 
 
+def _tags(offering: m.DiskOffering | None) -> set[str]:
+    return {t.strip() for t in (offering.tags if offering else "").split(",") if t.strip()}
+
+
+def _check_new_offering(ctx: Ctx, vol: m.Volume, new: m.DiskOffering, new_size: int) -> None:
+    """VolumeApiServiceImpl (4.17+): validateVolumeResizeWithNewDiskOfferingAndLoad's size rule, then
+    checkIfVolumeCanResizeWithNewDiskOffering's: same size strictness, and - with the zone setting
+    match.storage.pool.tags.with.disk.offering (default true) - the new offering must carry every
+    storage tag of the current one (doesNewDiskOfferingHasTagsAsOldDiskOffering). All in the job.
+    The "already having disk offering" case is checked by the caller (changeOfferingForVolume)."""
+    current = ctx.st.get("diskoffering", vol.disk_offering_id, True) if vol.disk_offering_id else None
+    if current is None:
+        return
+    if current.strict and new_size != vol.size:
+        raise param_error(f"Resize volume for {vol.name} is not allowed since disk offering's size is fixed")
+    if current.strict != new.strict:
+        raise param_error("Disk offering size strictness does not match with new disk offering.")
+    old_tags, new_tags = _tags(current), _tags(new)
+    if old_tags and not old_tags <= new_tags:
+        # sic: the server names the existing offering here
+        raise param_error(f"Selected disk offering {current.id} does not have tags as in existing disk offering of "
+                          f"volume {vol.id}")
+
+
 def _apply(vol: m.Volume, new_size: int, offering: m.DiskOffering | None) -> None:
     vol.size = new_size
     if offering is not None:
@@ -119,6 +143,8 @@ def resize_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
                 # resizeVolume before 4.17 (sic: "cannnot"); 4.17+ ignores the size instead.
                 raise param_error("You cannnot pass in a custom disk size to a non-custom disk offering.")
             new_size = _offering_size(new_offering, size_gb)
+            if not before_417:
+                _check_new_offering(ctx, vol, new_offering, new_size)
             _check_root_stopped(ctx, vol, new_size)
         _check_size_change(ctx, vol, new_size, shrink_ok)
         if vol.state != "Allocated":
@@ -145,6 +171,7 @@ def change_offering_for_volume(ctx: Ctx, p: Params) -> dict[str, Any]:
             # modelled on VolumeVO.toString()
             raise param_error(f'Volume {{"id":{vol.num},"name":"{vol.name}","uuid":"{vol.id}","volumeType":'
                               f'"{vol.type}"}} is already having disk offering {offering.id}')
+        _check_new_offering(ctx, vol, offering, new_size)
         _check_root_stopped(ctx, vol, new_size)
         if new_size < vol.size and vol.hypervisor == "KVM" and vol.state != "Allocated":
             raise param_error("Unable to shrink volumes of type QCOW2")

@@ -227,13 +227,24 @@ def _default_custom_offering(ctx: CallContext) -> dict[str, Any] | None:
 
 
 def _resize(ctx: CallContext, volume: dict[str, Any], target_gb: int, offering: dict[str, Any] | None) -> None:
-    from cpi_framework.cloudstack import CloudStackError
+    from cpi_framework.cloudstack import AsyncJobFailed, CloudStackError
 
     params: dict[str, Any] = {"id": volume["id"], "size": target_gb}
     if offering is not None:
         params["diskofferingid"] = offering["id"]
     try:
         result = ctx.client.call_async("resizeVolume", params, timeout=ctx.timeout("volume"), operation="volume")
+    except AsyncJobFailed as exc:
+        # Across offerings the server refuses inside the job what the offerings' listings only hint at
+        # (VolumeApiServiceImpl 4.17+: different size strictness, storage tags the new offering lacks
+        # with match.storage.pool.tags.with.disk.offering on). Left unchanged, the director can still
+        # copy the data to a new disk: NotSupported, never a dead end.
+        if offering is not None and _unchanged(ctx, volume):
+            raise NotSupported(
+                f"CloudStack refused to move disk '{volume['id']}' to offering '{offering.get('name')}' while "
+                f"resizing it ({exc.errortext}); the data must be migrated to a new disk"
+            ) from exc
+        raise CloudError(f"Resizing disk '{volume['id']}' to {target_gb} GB failed: {exc}") from exc
     except CloudStackError as exc:
         raise CloudError(f"Resizing disk '{volume['id']}' to {target_gb} GB failed: {exc}") from exc
     resized = result.get("volume") or volumes.get_volume(ctx, str(volume["id"]))
@@ -242,6 +253,12 @@ def _resize(ctx: CallContext, volume: dict[str, Any], target_gb: int, offering: 
             f"resizeVolume finished but disk '{volume['id']}' is {volumes.volume_gb(resized)} GB, not {target_gb} GB"
         )
     ctx.log.info("resized volume %s to %d GB", volume["id"], target_gb)
+
+
+def _unchanged(ctx: CallContext, volume: dict[str, Any]) -> bool:
+    """Whether the disk still has the offering and size it had before a refused change."""
+    current = volumes.get_volume(ctx, str(volume["id"]))
+    return current.get("diskofferingid") == volume.get("diskofferingid") and current.get("size") == volume.get("size")
 
 
 def _change_offering(ctx: CallContext, volume: dict[str, Any], offering: dict[str, Any], target_gb: int) -> None:
@@ -274,8 +291,7 @@ def _change_offering(ctx: CallContext, volume: dict[str, Any], offering: dict[st
             f"({exc.errortext}); the data must be migrated to a new disk"
         ) from exc
     except AsyncJobFailed as exc:
-        current = volumes.get_volume(ctx, str(volume["id"]))
-        if current.get("diskofferingid") == volume.get("diskofferingid") and current.get("size") == volume.get("size"):
+        if _unchanged(ctx, volume):
             raise NotSupported(
                 f"Changing the offering of disk '{volume['id']}' failed and left it unchanged ({exc.errortext}); "
                 "the data must be migrated to a new disk"

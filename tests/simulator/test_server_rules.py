@@ -59,3 +59,19 @@ def test_root_admin_reads_the_cause(cs) -> None:
                             templateid=cs.template(zid), **{"iptonetworklist[0].networkid": cs.network(zid),
                                                            "iptonetworklist[0].ip": vm["nic"][0]["ipaddress"]})
     assert status == 533 and "already in use" in text
+
+
+def test_offering_moves_keep_strictness_and_storage_tags(cs) -> None:
+    """VolumeApiServiceImpl.validateVolumeResizeWithNewDiskOfferingAndLoad and its offering checks."""
+    ssd = cs.one("listDiskOfferings", "diskoffering", name="disk-ssd")
+    strict = cs.one("listDiskOfferings", "diskoffering", name="disk-strict-10")
+    assert ssd["tags"] == "ssd" and strict["disksizestrictness"] is True
+    vol = cs.result("createVolume", zoneid=cs.zone(), diskofferingid=ssd["id"], size=2, name="t")["volume"]
+    job = cs.job("changeOfferingForVolume", id=vol["id"], diskofferingid=cs.disk_offering("disk-large"))
+    assert job["jobstatus"] == 2 and "does not have tags as in existing disk offering" in job["jobresult"]["errortext"]
+    job = cs.job("resizeVolume", id=vol["id"], diskofferingid=strict["id"])
+    assert job["jobstatus"] == 2
+    assert job["jobresult"]["errortext"] == "Disk offering size strictness does not match with new disk offering."
+    fixed = cs.result("createVolume", zoneid=cs.zone(), diskofferingid=strict["id"], name="s")["volume"]
+    job = cs.job("resizeVolume", id=fixed["id"], diskofferingid=cs.disk_offering(), size=20)
+    assert job["jobstatus"] == 2 and job["jobresult"]["errortext"].endswith("since disk offering's size is fixed")
