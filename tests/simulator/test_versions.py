@@ -109,3 +109,38 @@ def test_resize_volume_offering_rules_before_4_17(versioned) -> None:
     fixed = new.result("createVolume", zoneid=new.zone(), diskofferingid=new.disk_offering("disk-small"),
                        name="fixed")["volume"]
     assert new.result("resizeVolume", id=fixed["id"], size=20)["volume"]["size"] == 20 * GB
+
+
+# (expires, accepted by DateUtil.parseTZDateString's formats, accepted by SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ssZ")):
+# each verdict was taken from the JDK's own parsers (OpenJDK 17), run on these strings.
+JDK_VERDICTS = [
+    ("2026-12-03T12:00:05+0000", True, True),
+    ("2026-12-03T12:00:05-0530", True, True),
+    ("2026-12-03T12:00:05Z", True, False),
+    ("2026-12-03T12:00:05+00:00", True, False),
+    ("2026-12-03T12:00:05+01", True, False),
+    ("2026-12-03T12:00Z", True, False),
+    ("2026-12-03T12:00+0000", False, False),
+    ("2026-12-03T12:00:05.123Z", True, False),
+    ("2026-12-03T12:00:05.123+0000", False, False),
+    ("2026-12-03T12:00:05.123456+0000", True, False),
+    ("2026-12-03T12:00:05.123456789+01:30", True, False),
+    ("2026-12-03T12:00:05.Z", True, False),
+    ("2026-12-03T12:00:05Z+0000", True, False),
+    ("2026-12-03T12:00:05GMT+01:00", False, True),
+    ("2026-12-03T12:00:05+0000xyz", False, True),
+    ("2026-12-3T12:00:05+0000", False, True),
+    ("2026-12-03 12:00:05+0000", False, False),
+]
+
+
+@pytest.mark.parametrize(("text", "iso", "simple"), JDK_VERDICTS)
+def test_expires_parsers_agree_with_the_jdk(text, iso, simple) -> None:
+    from cloudstack_simulator.signing import ExpiresError, parse_expires, parse_expires_simpledateformat
+
+    for parser, accepted in ((parse_expires, iso), (parse_expires_simpledateformat, simple)):
+        if accepted:
+            assert parser(text).utcoffset() is not None
+        else:
+            with pytest.raises(ExpiresError):
+                parser(text)
