@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from cpi_framework.errors import ConfigError, PluginError
 
@@ -47,9 +47,16 @@ def common_options(*, config_required: bool = True, json_flag: bool = True) -> a
     return parent
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """A usage error is one line on stderr and exit 2, as for every tool (``--help`` has the rest)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def make_parser(name: str, description: str, *, parents: Sequence[argparse.ArgumentParser] = (),
                 epilog: str | None = None) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
+    return _OneLineErrors(
         prog=f"cloudstack-cpi {name}",
         description=description,
         epilog=epilog,

@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_argument("--tmpdir", metavar="DIR", help="where the image is extracted (default: system temp dir)")
     args = parser.parse_args(argv)
     if args.action != "upload":
-        parser.print_help(sys.stderr)
-        return 2
+        parser.error("missing ACTION: upload")
     return run_tool(lambda: upload_command(args))
 
 

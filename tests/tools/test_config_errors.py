@@ -75,3 +75,12 @@ def test_yaml_configs_keep_the_yaml_message(tmp_path):
     config.write_text("cloudstack: [\n")
     proc = run("call", "info", "--config", str(config))
     assert proc.returncode == 2 and "neither valid JSON nor YAML" in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["check"], ["orphans", "--config", "x.json", "--min-age", "soon"], ["call"],
+                                  ["stemcell"], ["stemcell", "upload"], ["demo", "--bogus"], ["plugins", "--bogus"]])
+def test_usage_errors_are_one_line_and_exit_2(args):
+    proc = run(*args)
+    assert proc.returncode == 2, proc
+    assert proc.stderr.count("\n") == 1 and "--help" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""
