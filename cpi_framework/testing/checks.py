@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from .agent_resolvers import ResolveError, resolve_volume
+from .oracle_checks import judge_disk, judge_settings
 from .runner import DIRECTOR_UUID, HYPERVISOR_ZONES, CpiResponse
 
 Cpi = Callable[..., CpiResponse]
@@ -65,16 +66,21 @@ def dynamic(name: str = "bosh-net", **extra: Any) -> dict[str, Any]:
 
 
 def guest_settings(sim: Any, vm_cid: str) -> dict[str, Any]:
-    """The agent settings the VM reads: virtual-router user-data or the ConfigDrive's user_data."""
+    """The agent settings the VM reads: virtual-router user-data or the ConfigDrive's user_data.
+
+    Where the agent oracle runs, the real agent's settings source must read the same settings and
+    configure each network on the NIC with its MAC (:func:`.oracle_checks.judge_settings`)."""
     view = sim.guest_view(vm_cid)
     data = view.get("user_data")
     if view.get("config_drive"):
         data = view["config_drive"].get("openstack/latest/user_data") or data
     assert data, f"VM {vm_cid} received no user-data"
     try:
-        return json.loads(data)
+        settings: dict[str, Any] = json.loads(data)
     except ValueError:
-        return json.loads(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
+        settings = json.loads(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
+    judge_settings(sim, vm_cid, view, settings)
+    return settings
 
 
 def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequence[str],
@@ -86,13 +92,20 @@ def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequenc
     persistent disk, ``""`` for the ephemeral one. Resolution is the independent agent model's
     (:mod:`.agent_resolvers`), so a hint right only by a rule the agent does not follow fails:
     under ``virtio`` the hint's ``id`` is never read, and a KVM hint must reach its disk by ``path``.
+    Where the agent oracle runs, the real agent's resolvers must reach the same volume (or fail
+    too): a disagreement fails with what the agent saw (:func:`.oracle_checks.judge_disk`).
     """
     view = sim.guest_view(vm_cid)
+    names = (resolver,) if isinstance(resolver, str) else tuple(resolver)
+    volume, error = None, None
     try:
-        volume = resolve_volume(resolver if isinstance(resolver, str) else tuple(resolver), cid, hint, view)
+        volume = resolve_volume(names, cid, hint, view)
     except ResolveError as err:
-        raise AssertionError(f"the agent would not find disk {cid or '(ephemeral)'} of VM {vm_cid}: {err}; "
-                             f"guest disks {view.get('disks')}") from None
+        error = str(err)
+    judge_disk(view, vm_cid, cid, hint, names, volume, error)
+    if volume is None:
+        raise AssertionError(f"the agent would not find disk {cid or '(ephemeral)'} of VM {vm_cid}: {error}; "
+                             f"guest disks {view.get('disks')}")
     return next(d for d in view["disks"] if d["volume_id"] == volume)
 
 

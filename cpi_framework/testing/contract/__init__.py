@@ -14,7 +14,8 @@ Scenario labels (``6.D 20``…) are stable names for traceability between tests 
 (D, VM and disk lifecycle), :mod:`.error_cases` (F), :mod:`.sequences` (G, director and CLI
 call sequences), :mod:`.hint_sequences` (disk hints through reboots and detaches).
 ``stemcell`` is the per-test variant for tests that use the per-test
-``simulator``/``cpi``.
+``simulator``/``cpi``. Where the agent oracle runs (:mod:`..agent_oracle`), the real agent's
+code judges every hint and settings document beside the model; :mod:`.oracle` reports it.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from ..checks import (  # noqa: F401 - importers use these from here
     public_ip,
     zone_network,
 )
-from . import disk, error_cases, fixtures, hint_sequences, sequences, vm
+from . import disk, error_cases, fixtures, hint_sequences, oracle, sequences, vm
 from .disk import *  # noqa: F401,F403
 from .error_cases import *  # noqa: F401,F403
 from .fixtures import *  # noqa: F401,F403
 from .hint_sequences import *  # noqa: F401,F403
+from .oracle import *  # noqa: F401,F403
 from .sequences import *  # noqa: F401,F403
 from .vm import *  # noqa: F401,F403
 
 __all__ = [*fixtures.__all__, *vm.__all__, *disk.__all__, *error_cases.__all__, *sequences.__all__,
-           *hint_sequences.__all__]
+           *hint_sequences.__all__, *oracle.__all__]

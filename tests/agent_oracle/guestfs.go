@@ -1,0 +1,183 @@
+package main
+
+// The guest's filesystem as the agent's resolvers read it, built from the simulator's guest
+// view in a real temporary directory: block devices are plain files, /dev/disk/by-id entries
+// are relative symlinks as udev makes them ("../../vdb"), and SCSI addresses are the sysfs
+// directories /sys/bus/scsi/devices/H:0:T:0/block/<name> with /sys/class/scsi_host/hostH/scan.
+//
+// rootedFS hands the agent's code a boshsys.FileSystem that maps every absolute path into
+// that tree, using the agent's own OS filesystem (bosh-utils' osFileSystem: filepath.Glob,
+// filepath.EvalSymlinks, os.Lstat) underneath. Only the calls the resolvers and settings
+// sources make are mapped; any other call panics on the nil embedded interface, and the
+// oracle reports it, so an agent that starts reading something new is noticed, not guessed.
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	boshlog "github.com/cloudfoundry/bosh-utils/logger"
+	boshsys "github.com/cloudfoundry/bosh-utils/system"
+)
+
+// scsiHostBase is the Linux SCSI host number of controller 0 in a CloudStack VMware guest:
+// hosts 0 and 1 are the ATA ports of the CD-ROM (the Python model's SCSI_HOST_BASE).
+const scsiHostBase = 2
+
+type guestDisk struct {
+	VolumeID string          `json:"volume_id"`
+	Path     string          `json:"path"`
+	ByID     []string        `json:"by_id"`
+	SCSI     *guestSCSIPlace `json:"scsi"`
+	Type     string          `json:"type"`
+}
+
+type guestSCSIPlace struct {
+	Controller int `json:"controller"`
+	Unit       int `json:"unit"`
+}
+
+type guestView struct {
+	Disks            []guestDisk `json:"disks"`
+	ConfigDriveLabel string      `json:"config_drive_label"`
+}
+
+type rootedFS struct {
+	boshsys.FileSystem // nil: an unmapped call panics and is reported
+	root               string
+	os                 boshsys.FileSystem
+}
+
+func newGuestFS(view guestView, logger boshlog.Logger) (*rootedFS, error) {
+	root, err := os.MkdirTemp("", "agent-oracle-guest-")
+	if err != nil {
+		return nil, err
+	}
+	fs := &rootedFS{root: root, os: boshsys.NewOsFileSystem(logger)}
+	if err := fs.build(view); err != nil {
+		fs.cleanup()
+		return nil, err
+	}
+	return fs, nil
+}
+
+func (fs *rootedFS) cleanup() { _ = os.RemoveAll(fs.root) }
+
+func (fs *rootedFS) in(p string) string { return filepath.Join(fs.root, p) }
+
+func (fs *rootedFS) out(p string) string {
+	rel := strings.TrimPrefix(p, fs.root)
+	if rel == "" {
+		return "/"
+	}
+	return rel
+}
+
+func (fs *rootedFS) touch(p string) error {
+	if err := os.MkdirAll(filepath.Dir(fs.in(p)), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(fs.in(p), nil, 0o644)
+}
+
+func (fs *rootedFS) link(name, target string) error {
+	if err := os.MkdirAll(filepath.Dir(fs.in(name)), 0o755); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(path.Dir(name), target)
+	if err != nil {
+		return err
+	}
+	return os.Symlink(rel, fs.in(name))
+}
+
+func (fs *rootedFS) build(view guestView) error {
+	hosts := map[int]bool{}
+	for _, d := range view.Disks {
+		if !strings.HasPrefix(d.Path, "/dev/") {
+			return fmt.Errorf("guest disk %s has path %q outside /dev", d.VolumeID, d.Path)
+		}
+		if err := fs.touch(d.Path); err != nil {
+			return err
+		}
+		for _, l := range d.ByID {
+			if err := fs.link(l, d.Path); err != nil {
+				return err
+			}
+		}
+		if d.SCSI != nil {
+			host := scsiHostBase + d.SCSI.Controller
+			hosts[host] = true
+			dir := fmt.Sprintf("/sys/bus/scsi/devices/%d:0:%d:0/block/%s", host, d.SCSI.Unit, path.Base(d.Path))
+			if err := os.MkdirAll(fs.in(dir), 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	for host := range hosts {
+		if err := fs.touch(fmt.Sprintf("/sys/class/scsi_host/host%d/scan", host)); err != nil {
+			return err
+		}
+	}
+	if view.ConfigDriveLabel != "" {
+		if err := fs.touch("/dev/sr0"); err != nil {
+			return err
+		}
+		if err := fs.link("/dev/disk/by-label/"+view.ConfigDriveLabel, "/dev/sr0"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// devices lists the guest's device nodes: what a resolved path must be one of.
+func (fs *rootedFS) isDevice(p string, view guestView) (guestDisk, bool) {
+	for _, d := range view.Disks {
+		if d.Path == p {
+			return d, true
+		}
+	}
+	return guestDisk{}, false
+}
+
+func (fs *rootedFS) Glob(pattern string) ([]string, error) {
+	matches, err := fs.os.Glob(fs.in(pattern))
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
+		out = append(out, fs.out(m))
+	}
+	sort.Strings(out)
+	return out, err
+}
+
+func (fs *rootedFS) FileExists(p string) bool { return fs.os.FileExists(fs.in(p)) }
+
+func (fs *rootedFS) Lstat(p string) (os.FileInfo, error) { return fs.os.Lstat(fs.in(p)) }
+
+// Readlink returns the link's target as stored (udev's links are relative, so nothing to map).
+func (fs *rootedFS) Readlink(p string) (string, error) { return fs.os.Readlink(fs.in(p)) }
+
+func (fs *rootedFS) ReadAndFollowLink(p string) (string, error) {
+	target, err := fs.os.ReadAndFollowLink(fs.in(p))
+	if err != nil {
+		return "", err
+	}
+	return fs.out(target), nil
+}
+
+// WriteFileString is the SCSI rescan ("- - -" into /sys/class/scsi_host/hostN/scan): recorded, no effect.
+func (fs *rootedFS) WriteFileString(p, content string) error {
+	if !fs.FileExists(p) {
+		return fmt.Errorf("open %s: no such file or directory", p)
+	}
+	return nil
+}
+
+func (fs *rootedFS) ReadFile(p string) ([]byte, error) { return fs.os.ReadFile(fs.in(p)) }
+
+func (fs *rootedFS) ReadFileWithOpts(p string, opts boshsys.ReadOpts) ([]byte, error) {
+	return fs.os.ReadFileWithOpts(fs.in(p), opts)
+}
