@@ -97,7 +97,7 @@ def _b64(data: Any) -> str | None:
 
 
 def _guest(view: dict[str, Any]) -> dict[str, Any]:
-    keys = ("volume_id", "path", "by_id", "scsi", "type")
+    keys = ("volume_id", "path", "by_id", "by_path", "scsi", "type")
     disks = [{k: d[k] for k in keys if k in d} for d in view.get("disks") or []]
     return {"disks": disks, "config_drive_label": view.get("config_drive_label") or ""}
 

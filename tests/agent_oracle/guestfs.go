@@ -31,13 +31,28 @@ type guestDisk struct {
 	VolumeID string          `json:"volume_id"`
 	Path     string          `json:"path"`
 	ByID     []string        `json:"by_id"`
+	ByPath   []string        `json:"by_path"`
 	SCSI     *guestSCSIPlace `json:"scsi"`
 	Type     string          `json:"type"`
 }
 
+// guestSCSIPlace is a disk's SCSI address: {"controller", "unit"} on a SCSI controller (host
+// scsiHostBase+controller, target unit), or an explicit {"host", "channel", "target", "lun"}
+// (an IDE disk through libata is host 0 or 1), as cpi_framework.testing.agent_resolvers reads it.
 type guestSCSIPlace struct {
-	Controller int `json:"controller"`
-	Unit       int `json:"unit"`
+	Controller int  `json:"controller"`
+	Unit       int  `json:"unit"`
+	Host       *int `json:"host"`
+	Channel    int  `json:"channel"`
+	Target     int  `json:"target"`
+	Lun        int  `json:"lun"`
+}
+
+func (p guestSCSIPlace) address() (host, channel, target, lun int) {
+	if p.Host != nil {
+		return *p.Host, p.Channel, p.Target, p.Lun
+	}
+	return scsiHostBase + p.Controller, 0, p.Unit, 0
 }
 
 type guestView struct {
@@ -103,15 +118,15 @@ func (fs *rootedFS) build(view guestView) error {
 		if err := fs.touch(d.Path); err != nil {
 			return err
 		}
-		for _, l := range d.ByID {
+		for _, l := range append(append([]string{}, d.ByID...), d.ByPath...) {
 			if err := fs.link(l, d.Path); err != nil {
 				return err
 			}
 		}
 		if d.SCSI != nil {
-			host := scsiHostBase + d.SCSI.Controller
+			host, channel, target, lun := d.SCSI.address()
 			hosts[host] = true
-			dir := fmt.Sprintf("/sys/bus/scsi/devices/%d:0:%d:0/block/%s", host, d.SCSI.Unit, path.Base(d.Path))
+			dir := fmt.Sprintf("/sys/bus/scsi/devices/%d:%d:%d:%d/block/%s", host, channel, target, lun, path.Base(d.Path))
 			if err := os.MkdirAll(fs.in(dir), 0o755); err != nil {
 				return err
 			}
@@ -141,6 +156,11 @@ func (fs *rootedFS) isDevice(p string, view guestView) (guestDisk, bool) {
 		}
 	}
 	return guestDisk{}, false
+}
+
+func (fs *rootedFS) isLink(p string) bool {
+	info, err := os.Lstat(fs.in(p))
+	return err == nil && info.Mode()&os.ModeSymlink != 0
 }
 
 func (fs *rootedFS) Glob(pattern string) ([]string, error) {

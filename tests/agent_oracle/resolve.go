@@ -78,6 +78,11 @@ func resolveIn(resolution string, transform [2]string, ds boshsettings.DiskSetti
 		return answer{"ok": false, "error": "the resolver answered an empty path (no device appeared)", "disk_settings": settings}
 	}
 	disk, ok := fs.isDevice(path, view)
+	if !ok && fs.isLink(path) { // identity hands a link on as is
+		return answer{"ok": false, "path": path, "disk_settings": settings,
+			"error": fmt.Sprintf("resolved to %s, a link, not the disk's device node: the agent then partitions and "+
+				"mounts %s1 (linux_platform.partitionPath), which udev does not create", path, path)}
+	}
 	if !ok { // identity trusts the path; the agent then waits for it and the mount times out
 		return answer{"ok": false, "path": path, "disk_settings": settings,
 			"error": fmt.Sprintf("resolved to %s, which is no disk in the guest (the agent's mount would fail)", path)}
