@@ -95,6 +95,12 @@ def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequenc
     Where the agent oracle runs, the real agent's resolvers must reach the same volume (or fail
     too): a disagreement fails with what the agent saw (:func:`.oracle_checks.judge_disk`).
     """
+    return _find_disk(sim, vm_cid, hint, resolver, cid)[0]
+
+
+def _find_disk(sim: Any, vm_cid: str, hint: Any, resolver: Resolver | Sequence[str],
+               cid: str) -> tuple[dict[str, Any], str]:
+    """The guest disk the model resolves ``hint`` to, and what the real agent said (``""`` without the oracle)."""
     view = sim.guest_view(vm_cid)
     names = (resolver,) if isinstance(resolver, str) else tuple(resolver)
     volume, error = None, None
@@ -102,11 +108,22 @@ def guest_disk(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequenc
         volume = resolve_volume(names, cid, hint, view)
     except ResolveError as err:
         error = str(err)
-    judge_disk(view, vm_cid, cid, hint, names, volume, error)
+    agent = judge_disk(view, vm_cid, cid, hint, names, volume, error)
     if volume is None:
         raise AssertionError(f"the agent would not find disk {cid or '(ephemeral)'} of VM {vm_cid}: {error}; "
-                             f"guest disks {view.get('disks')}")
-    return next(d for d in view["disks"] if d["volume_id"] == volume)
+                             f"guest disks {view.get('disks')}{agent}")
+    return next(d for d in view["disks"] if d["volume_id"] == volume), agent
+
+
+def assert_hint_reaches(sim: Any, vm_cid: str, hint: Any, *, resolver: Resolver | Sequence[str],
+                        cid: str) -> dict[str, Any]:
+    """:func:`guest_disk` for a persistent disk, which must be the volume ``cid`` itself: a hint that
+    reaches another disk would have the agent mount (or format) the wrong one."""
+    disk, agent = _find_disk(sim, vm_cid, hint, resolver, cid)
+    if disk["volume_id"] != cid:
+        raise AssertionError(f"the hint {hint!r} of disk {cid} on VM {vm_cid} reaches volume {disk['volume_id']} "
+                             f"({disk['path']}) instead: the agent would mount the wrong disk{agent}")
+    return disk
 
 
 def system_disk(sim: Any, vm_cid: str, path: str) -> dict[str, Any]:

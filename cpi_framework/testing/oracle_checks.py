@@ -38,18 +38,21 @@ def _said(answer: dict[str, Any]) -> str:
 
 
 def judge_disk(view: dict[str, Any], vm_cid: str, cid: str, hint: Any, resolvers: tuple[str, ...],
-               model_volume: str | None, model_error: str | None) -> None:
-    """The agent's resolvers must reach ``model_volume`` (or fail where the model fails)."""
+               model_volume: str | None, model_error: str | None) -> str:
+    """The agent's resolvers must reach ``model_volume`` (or fail where the model fails).
+
+    Returns what the agent said, as a suffix for the caller's own failure message (``""``
+    without the oracle)."""
     oracle = get_oracle()
     if oracle is None:
-        return
+        return ""
     what = f"disk {cid or '(ephemeral)'} of VM {vm_cid}, hint {hint!r}"
     answers = {name: oracle.resolve(name, cid, hint, view, ephemeral=not cid) for name in resolvers}
     reached = {name: a.get("volume_id") if a.get("ok") else None for name, a in answers.items()}
     agent_volume = next(iter(set(reached.values()))) if len(set(reached.values())) == 1 else None
-    if agent_volume == model_volume:
-        return
     told = "\n  ".join(f"{name}: {_said(a)}\n    {_log_tail(a)}" for name, a in answers.items())
+    if agent_volume == model_volume:
+        return f"\nthe bosh-agent ({oracle.agent}) agrees; its resolvers say\n  {told}"
     model = f"reaches volume {model_volume}" if model_volume else f"fails: {model_error}"
     raise AssertionError(f"the bosh-agent ({oracle.agent}) disagrees with the agent model on {what}: the model "
                          f"{model}; the agent's resolvers say\n  {told}\nguest disks {view.get('disks')}")
@@ -122,8 +125,9 @@ def judge_settings(sim: Any, vm_cid: str, view: dict[str, Any], written: dict[st
     answer = oracle.settings(view, source[1], nics or [])
     where = f"VM {vm_cid} through {source[0]}"
     if not answer.get("ok"):
+        json_error = f" (its JSON decoding said: {answer['json_error']})" if answer.get("json_error") else ""
         raise AssertionError(f"the bosh-agent ({oracle.agent}) reads no settings from {where}: "
-                             f"{answer.get('error')}\n    {_log_tail(answer)}")
+                             f"{answer.get('error')}{json_error}\n    {_log_tail(answer)}")
     problems = _differences(answer["settings"], written)
     if nics is not None:
         problems += _interface_problems(answer, answer["settings"], nics)

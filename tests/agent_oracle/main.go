@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"sync"
 )
@@ -48,6 +49,8 @@ type nic struct {
 
 type answer map[string]interface{}
 
+var guestRoot = regexp.MustCompile(`/[^\s'"]*/agent-oracle-guest-[0-9]+`)
+
 func agentVersion() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -66,6 +69,9 @@ func handle(req request) (ans answer) {
 	defer func() {
 		if r := recover(); r != nil {
 			ans = answer{"ok": false, "error": fmt.Sprintf("the agent's code panicked: %v", r), "log": logBuf.String()}
+		}
+		if log, ok := ans["log"].(string); ok { // the agent logs the tree's real paths: show the guest's
+			ans["log"] = guestRoot.ReplaceAllString(log, "")
 		}
 		ans["id"] = req.ID
 	}()

@@ -177,7 +177,15 @@ func settingsOp(req request, logger boshlog.Logger, logBuf *bytes.Buffer) answer
 	}
 	settings, err := source.Settings()
 	if err != nil {
-		return answer{"ok": false, "error": err.Error(), "log": logBuf.String()}
+		ans := answer{"ok": false, "error": err.Error(), "log": logBuf.String()}
+		// The HTTP source drops its JSON error and reports the base64 retry's: say the first one too.
+		if data, derr := base64.StdEncoding.DecodeString(deref(req.UserData)); derr == nil && len(data) > 0 {
+			var contents infrastructure.UserDataContentsType
+			if jerr := json.Unmarshal(data, &contents); jerr != nil {
+				ans["json_error"] = jerr.Error()
+			}
+		}
+		return ans
 	}
 	ans := answer{"ok": true, "settings": settings}
 	if ifaces, err := interfaces(settings, req.NICs, logger); err != nil {
@@ -190,4 +198,11 @@ func settingsOp(req request, logger boshlog.Logger, logBuf *bytes.Buffer) answer
 	}
 	ans["log"] = logBuf.String()
 	return ans
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 from ..checks import (  # noqa: F401 - importers use these from here
     STEMCELL_CONTEXT,
     Cpi,
+    assert_hint_reaches,
     assert_no_leaks,
     cpi_objects,
     create,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import STEMCELL_CONTEXT, Cpi, Resolver, assert_no_leaks, cpi_objects, create, guest_disk, ok
+from ..checks import STEMCELL_CONTEXT, Cpi, Resolver, assert_hint_reaches, assert_no_leaks, cpi_objects, create, ok
 
 __all__ = ["test_persistent_disk_lifecycle_across_vm_recreate"]
 
@@ -23,7 +23,7 @@ def test_persistent_disk_lifecycle_across_vm_recreate(shared_simulator: Any, sha
     def attach(vm: str, disk: str) -> Any:
         hint = ok(cpi("attach_disk", vm, disk, api_version=2, context=STEMCELL_CONTEXT))
         assert hint, "attach_disk answered no hint"
-        assert guest_disk(sim, vm, hint, resolver=agent_resolver, cid=disk)["volume_id"] == disk
+        assert_hint_reaches(sim, vm, hint, resolver=agent_resolver, cid=disk)
         assert disk in ok(cpi("get_disks", vm, api_version=2))
         return hint
 

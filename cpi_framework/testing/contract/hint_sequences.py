@@ -18,6 +18,7 @@ from ..checks import (
     STEMCELL_CONTEXT,
     Cpi,
     Resolver,
+    assert_hint_reaches,
     assert_no_leaks,
     cpi_objects,
     create,
@@ -40,7 +41,7 @@ def test_hints_survive_detach_reboot_attach(shared_simulator: Any, shared_cpi: C
 
     def reaches(disk: str) -> None:
         """The stored hint of ``disk`` reaches ``disk`` in the guest as it is now."""
-        assert guest_disk(sim, vm, hints[disk], resolver=agent_resolver, cid=disk)["volume_id"] == disk
+        assert_hint_reaches(sim, vm, hints[disk], resolver=agent_resolver, cid=disk)
 
     for disk in (disk_a, disk_b):
         hints[disk] = ok(cpi("attach_disk", vm, disk, api_version=2))

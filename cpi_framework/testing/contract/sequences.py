@@ -12,6 +12,7 @@ from ..checks import (
     STEMCELL_CONTEXT,
     Cpi,
     Resolver,
+    assert_hint_reaches,
     assert_no_leaks,
     cpi_objects,
     create,
@@ -76,7 +77,7 @@ def test_director_deploy_sequences(shared_simulator: Any, shared_cpi: Cpi, share
     ok(cpi("set_vm_metadata", vm, {"deployment": "dep", "job": "web", "index": "0", "name": "web/abc"},
            api_version=2, context=director))
     hint = ok(cpi("attach_disk", vm, disk, api_version=2, context=STEMCELL_CONTEXT))
-    assert guest_disk(sim, vm, hint, resolver=agent_resolver, cid=disk)["volume_id"] == disk
+    assert_hint_reaches(sim, vm, hint, resolver=agent_resolver, cid=disk)
     ok(cpi("set_disk_metadata", disk, {"deployment": "dep"}, api_version=2, context=director))
     ok(cpi("delete_vm", vm, api_version=2, context=STEMCELL_CONTEXT))
     ok(cpi("delete_disk", disk, api_version=2, context=director))
@@ -97,7 +98,7 @@ def test_create_env_delete_env_and_cck_sequences(shared_simulator: Any, shared_c
 
     def attach(vm: str, disk: str) -> None:
         hint = call("attach_disk", vm, disk)
-        assert guest_disk(sim, vm, hint, resolver=agent_resolver, cid=disk)["volume_id"] == disk
+        assert_hint_reaches(sim, vm, hint, resolver=agent_resolver, cid=disk)
 
     # the CLI calls info (v1) before every call; once is enough to check the negotiation
     assert ok(cpi("info", api_version=1, context=cli))["api_version"] >= 2
