@@ -8,6 +8,7 @@ response field, it will not appear").
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Any
 
 from . import models as m
@@ -66,13 +67,30 @@ def keypair_view(st: State, k: m.KeyPair) -> dict[str, Any]:
     return {"id": k.id, "name": k.name, "fingerprint": k.fingerprint, **_common(st)}
 
 
-def network_view(st: State, n: m.Network) -> dict[str, Any]:
-    zone = st.get("zone", n.zone_id, True)
-    off = st.get("networkoffering", n.offering_id, True)
+_ROUTER_OFFERING_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "cloudstack-simulator/System Offering For Software Router"))
+
+
+def offering_services(off: m.NetworkOffering) -> list[dict[str, Any]]:
     services = [{"name": s, "provider": [{"name": "VirtualRouter"}]}
                 for s in ("Dhcp", "Dns", "SourceNat", "StaticNat", "Lb", "Firewall", "PortForwarding")]
     if off.userdata_provider is not None:
         services.append({"name": "UserData", "provider": [{"name": off.userdata_provider}]})
+    return services
+
+
+def network_offering_view(st: State, off: m.NetworkOffering) -> dict[str, Any]:
+    """Shaped on a recorded listNetworkOfferings answer (libcloud fixture)."""
+    return {"id": off.id, "name": off.name, "displaytext": off.name, "traffictype": "Guest", "isdefault": False,
+            "specifyvlan": False, "conservemode": True, "specifyipranges": False, "availability": "Optional",
+            "networkrate": -1, "state": "Enabled", "guestiptype": "Isolated", "service": offering_services(off),
+            "serviceofferingid": _ROUTER_OFFERING_ID,  # the virtual router's system offering
+            "forvpc": False, "ispersistent": False, "egressdefaultpolicy": False, "supportsstrechedl2subnet": False}
+
+
+def network_view(st: State, n: m.Network) -> dict[str, Any]:
+    zone = st.get("zone", n.zone_id, True)
+    off = st.get("networkoffering", n.offering_id, True)
+    services = offering_services(off)
     hosts = list(ipaddress.ip_network(n.cidr).hosts())
     return {
         "id": n.id, "name": n.name, "displaytext": n.name, "zoneid": n.zone_id, "zonename": zone.name,

@@ -169,6 +169,7 @@ def load_all() -> None:
         jobs_cmds,
         network,
         resize,
+        rules,
         tags,
         templates,
         vm_deploy,

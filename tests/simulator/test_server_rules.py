@@ -75,3 +75,14 @@ def test_offering_moves_keep_strictness_and_storage_tags(cs) -> None:
     fixed = cs.result("createVolume", zoneid=cs.zone(), diskofferingid=strict["id"], name="s")["volume"]
     job = cs.job("resizeVolume", id=fixed["id"], diskofferingid=cs.disk_offering(), size=20)
     assert job["jobstatus"] == 2 and job["jobresult"]["errortext"].endswith("since disk offering's size is fixed")
+
+
+def test_reads_third_party_clients_make(cs) -> None:
+    """listPortForwardingRules/listIpForwardingRules (none exist: the server's empty {}) and listNetworkOfferings."""
+    assert cs.ok("listPortForwardingRules", listall=True) == {}
+    assert cs.ok("listIpForwardingRules") == {}
+    offerings = cs.ok("listNetworkOfferings")
+    assert offerings["count"] == len(offerings["networkoffering"]) == 3
+    nouserdata = cs.one("listNetworkOfferings", "networkoffering", name="bosh-isolated-nouserdata")
+    assert "UserData" not in {s["name"] for s in nouserdata["service"]} and nouserdata["guestiptype"] == "Isolated"
+    assert cs.error("listPortForwardingRules", ipaddressid="not-a-uuid")[0] == 431
