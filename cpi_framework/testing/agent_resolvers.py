@@ -78,9 +78,10 @@ STEMCELL_RESOLVERS: dict[str, tuple[str, ...]] = {
 }
 """Resolvers a hint must satisfy for the stemcells each shipped plugin targets, the stemcell's own
 ``DevicePathResolutionType`` first: the CloudStack stemcell (xen) and the OpenStack stemcell
-(kvm) say ``virtio``, vSphere-style stemcells ``scsi``. Xen hints must also pass ``identity``,
-the agent's default when ``agent.json`` names no type (older or hand-built CloudStack images);
-on a Xen guest (no ``/dev/disk/by-id`` serials) it is the stricter of the two."""
+(kvm) say ``virtio``; the vmware plugin needs a stemcell saying ``scsi`` (docs/stemcells.md).
+Xen hints must also pass ``identity``, the agent's default when ``agent.json`` names no type
+(older or hand-built CloudStack images); on a Xen guest (no ``/dev/disk/by-id`` serials) it is
+the stricter of the two."""
 
 AGENT_RESOLUTION = {name: types[0] for name, types in STEMCELL_RESOLVERS.items()}
 """``DevicePathResolutionType`` of the stemcell each shipped plugin targets."""

@@ -81,9 +81,9 @@ def scsi_unit(deviceid: Any, root_on_ide: bool = False) -> int:
 def root_on_ide(vm: dict[str, Any]) -> bool:
     """Whether the VM's root disk sits on the IDE controller: its ``rootDiskController`` detail.
 
-    ``listVirtualMachines`` and the deploy job answer the VM's details (``UserVmResponse.details``);
-    this plugin always sends the detail, so a VM without it was not created by this plugin and is
-    taken to have the SCSI root the plugin defaults to.
+    ``listVirtualMachines`` and the deploy job answer the VM's details (``UserVmJoinDaoImpl``: all
+    but ``user.vm.blacklisted.details`` on current servers; only ``hypervisortoolsversion`` on old
+    ones). Without the detail the root is taken to be on SCSI, the plugin's default.
     """
     details = vm.get("details") or {}
     value = next((v for k, v in details.items() if str(k).lower() == "rootdiskcontroller"), "")
