@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpi_framework.testing.agent_resolvers import resolve_hint
+from cpi_framework.testing import checks
+from cpi_framework.testing.agent_resolvers import AGENT_RESOLUTION
 
 NETWORKS = {"default": {"type": "dynamic", "cloud_properties": {"name": "bosh-net"}, "default": ["dns", "gateway"]}}
 VM_TYPE = {"compute_offering": "small", "disk": 1024}
@@ -37,8 +38,9 @@ def volume(simulator: Any, volume_id: str) -> dict[str, Any] | None:
 def assert_hint_reaches(simulator: Any, hypervisor: str, vm_cid: str, disk_cid: str, hint: Any) -> None:
     assert hint, "a v2 attach_disk must answer a non-empty hint"
     assert isinstance(hint, str) or all(isinstance(v, str) for v in hint.values()), hint
-    found, reached = resolve_hint(hypervisor, disk_cid, hint, simulator.guest_view(vm_cid))
-    assert reached == disk_cid, f"hint {hint} resolves ({found.via}) to {found.path}, the device of {reached}"
+    # the agent model under the stemcell's resolver, and the real agent's beside it where the oracle runs
+    checks.assert_hint_reaches(simulator, vm_cid, hint, resolver=AGENT_RESOLUTION.get(hypervisor, hypervisor),
+                               cid=disk_cid)
 
 
 def test_persistent_disk_lifecycle(cpi, simulator, hypervisor):

@@ -12,7 +12,7 @@ import pytest
 
 from cloudstack_simulator import Simulator
 from cpi_framework.testing import make_cpi_config, run_cpi
-from cpi_framework.testing.agent_resolvers import resolve_volume
+from cpi_framework.testing.checks import guest_disk
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_ide_root_sequence_hints_resolve_from_unit_0(roomy: Any) -> None:
     assert hints[""] == {"volume_id": "0"}
 
     def reaches(cid: str) -> None:
-        volume = resolve_volume("scsi", cid, hints[cid], simulator.guest_view(vm_cid))
+        volume = guest_disk(simulator, vm_cid, hints[cid], resolver="scsi", cid=cid)["volume_id"]  # model + agent
         assert volume == (cid or next(d["volume_id"] for d in simulator.guest_view(vm_cid)["disks"]
                                       if d["deviceid"] == 1))
 
