@@ -194,3 +194,16 @@ def test_config_drive_layout(oracle: AgentOracle) -> None:
     assert oracle.settings(sim.view, CLOUDSTACK_CONFIG_DRIVE_SOURCES, [])["ok"]
     upstream = oracle.settings(sim.view, STEMCELL_AGENT_CONFIGS["openstack"]["sources"], [])
     assert not upstream["ok"] and "ec2/latest/user-data" in upstream["log"], upstream
+
+
+def test_upstream_stemcells_as_docs_stemcells_md_says(oracle: AgentOracle) -> None:
+    """The upstream CloudStack stage's ``virtio`` cannot resolve a VMware ``volume_id`` hint, and a vSphere
+    stemcell's CDROM source finds no settings on CloudStack (docs/stemcells.md, per plugin)."""
+    answer = oracle.resolve(STEMCELL_AGENT_CONFIGS["cloudstack"]["resolution"], VOL_A, {"volume_id": "2"},
+                            vmware_guest())
+    assert not answer["ok"] and "path is missing" in answer["error"], answer
+    assert oracle.resolve(STEMCELL_AGENT_CONFIGS["vsphere"]["resolution"], VOL_A, {"volume_id": "2"},
+                          vmware_guest())["volume_id"] == VOL_A
+    sim = StubSim(json.dumps(settings_doc()).encode())
+    vsphere = oracle.settings(sim.view, STEMCELL_AGENT_CONFIGS["vsphere"]["sources"], [])
+    assert not vsphere["ok"] and "env" in vsphere["error"], vsphere
