@@ -274,16 +274,23 @@ class MultipartFile:
 
 
 class ProgressLog:
-    """Logs upload progress (percent and rate) every 10 % or 30 s, plus fine-grained records for tools."""
+    """Logs upload progress (percent and rate) every 10 % or 30 s, plus fine-grained records for tools.
+
+    Nothing during the first ``quiet_seconds``: an upload that ends sooner (a small image) gets
+    only the caller's closing line, not eleven lines at rates measured over milliseconds.
+    """
 
     def __init__(self, logger: logging.Logger, what: str, *, every_percent: float = 10, every_seconds: float = 30,
-                 fine_seconds: float = 0.2, clock: Callable[[], float] = time.monotonic) -> None:
+                 fine_seconds: float = 0.2, quiet_seconds: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.logger = logger
         self.what = what
         self.every_percent = every_percent
         self.every_seconds = every_seconds
         self.fine_seconds = fine_seconds
         self.clock = clock
+        self.quiet_seconds = quiet_seconds
+        self._logged = False
         self.started = clock()
         self._last_time = self._last_fine = self.started
         self._last_percent = 0.0
@@ -299,8 +306,12 @@ class ProgressLog:
                             extra={"upload_progress": {"sent": sent, "total": total, "rate": rate,
                                                        "what": self.what}})
         due = percent - self._last_percent >= self.every_percent or now - self._last_time >= self.every_seconds
-        if due or sent >= total:
-            self._last_percent, self._last_time = percent, now
+        if now - self.started < self.quiet_seconds:
+            due = False
+        elif sent >= total:
+            due = self._logged  # close what was reported; a quick upload reports nothing
+        if due:
+            self._last_percent, self._last_time, self._logged = percent, now, True
             self.logger.info("%s: %.0f%% (%s of %s) at %s/s", self.what, percent, human_size(sent),
                              human_size(total), human_size(rate))
 

@@ -142,6 +142,18 @@ def test_progress_log_every_ten_percent_or_thirty_seconds(caplog: pytest.LogCapt
     assert all(hasattr(r, "upload_progress") for r in fine) and len(fine) > len(info)
 
 
+def test_progress_log_is_quiet_for_a_quick_upload(caplog: pytest.LogCaptureFixture) -> None:
+    """issue 19 item 13: a 300 KiB image logged 11 lines at rates like 476.8 GiB/s."""
+    now = [0.0]
+    logger = logging.getLogger("cpi.test-progress-quick")
+    progress = ProgressLog(logger, "Uploading", clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="cpi.test-progress-quick"):
+        for sent in range(0, 300 * 1024 + 1, 30 * 1024):
+            now[0] += 0.0005
+            progress(sent, 300 * 1024)
+    assert [r for r in caplog.records if r.levelno == logging.INFO] == []
+
+
 def test_human_size() -> None:
     assert human_size(512) == "512 B" and human_size(3 * 2**30) == "3.0 GiB" and human_size(1536) == "1.5 KiB"
 
