@@ -449,7 +449,12 @@ def _image_url(ctx: CallContext, source: ImageSource | None, filename: str) -> I
     if not base and source is not None and ctx.config.cloudstack.stemcell_upload_mode == "auto":
         from cpi_framework.services.serve import ImageServer, default_serve_address
 
-        address = default_serve_address(ctx.config.cloudstack.endpoint)
+        try:
+            address = default_serve_address(ctx.config.cloudstack.endpoint)
+        except OSError as exc:
+            raise CloudError(f"This cloud registers stemcells by URL, and this host has no route to the API "
+                             f"endpoint's address to serve the image on ({exc}); set cpi.stemcell_serve_address or "
+                             "cloudstack.stemcell_url_base") from None
         ctx.log.warning("This cloud registers stemcells by URL; serving the image on %s, this host's address towards "
                         "the API (set cpi.stemcell_serve_address to an address:port the secondary storage VM can "
                         "reach, or cloudstack.stemcell_url_base)", address)

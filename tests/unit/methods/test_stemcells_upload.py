@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cpi_framework.services.serve import ImageServer, parse_address
+from cpi_framework.services.serve import ImageServer, default_serve_address, parse_address
 from cpi_framework.services.upload import (
     PROGRESS_LEVEL,
     MultipartFile,
@@ -190,6 +190,15 @@ def test_image_server_serves_only_its_file_with_ranges(tmp_path: Path) -> None:
         assert _get(root + "/")[0] == 404
     with pytest.raises(OSError):
         _get(server.url)
+
+
+def test_default_serve_address_is_this_hosts_address_towards_the_api() -> None:
+    """auto upload mode on a cloud without direct upload: the route to the endpoint picks the address
+    (a UDP connect sends nothing); the port is left to the kernel."""
+    assert default_serve_address("http://127.0.0.1:8080/client/api") == "127.0.0.1:0"
+    assert default_serve_address("https://localhost/client/api") in {"127.0.0.1:0", "[::1]:0"}
+    host, port = parse_address(default_serve_address("http://127.0.0.2/client/api"))
+    assert port == 0 and host.startswith("127.")
 
 
 def test_image_server_address_rules() -> None:
