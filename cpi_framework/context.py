@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +97,8 @@ class CallContext:
 
     def temp_file(self, content: str, suffix: str) -> str:
         """Write ``content`` to a private temporary file (a CA bundle for ``requests``), removed by :meth:`close`."""
+        import tempfile  # only a ca_cert needs it; importing it costs every call ~5 ms
+
         handle, path = tempfile.mkstemp(prefix="cpi-", suffix=suffix)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(content)

@@ -30,6 +30,10 @@ class DeferredPattern:
         self._compiled: re.Pattern[str] | None = None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            # probes such as ABCMeta's __isabstractmethod__ when the class body is built: a
+            # compiled pattern has none of the missing dunders either, so do not compile for them
+            raise AttributeError(name)
         if self._compiled is None:
             self._compiled = _compile(*self._args)
         return getattr(self._compiled, name)

@@ -8,13 +8,11 @@ config secrets are known by value, and the shapes of secrets (``signature=``, ``
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import re
 import sys
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
 
 MASK = "<redacted>"
 LOGGER_NAME = "cpi"
@@ -44,6 +42,9 @@ class Redactor(logging.Filter):
 
     def add(self, secrets: Iterable[str]) -> None:
         """Register more secret values (e.g. ``env.bosh.password`` of the current request)."""
+        import base64  # here, not at the top: ``info`` rarely has a secret to register
+        from urllib.parse import quote, quote_plus
+
         for secret in secrets:
             if not isinstance(secret, str) or len(secret) < 4:
                 continue
