@@ -43,6 +43,8 @@ COMMANDS_SINCE: dict[str, Since] = {
 PARAMS_SINCE: dict[tuple[str, str], Since] = {
     ("deployVirtualMachine", "keypairs"): Since(
         "4.17", "DeployVMCmd: absent from the 4.15/4.16 class (read), present since (modelled: 4.17)"),
+    ("destroyVirtualMachine", "volumeids"): Since(
+        "4.12", "DestroyVMCmd: @Parameter(name = ApiConstants.VOLUME_IDS, since = \"4.12.0\")"),
 }
 
 # -- behaviour rules ----------------------------------------------------------------------------------------

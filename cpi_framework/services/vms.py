@@ -10,6 +10,7 @@ gets a destroyed VM back.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cpi_framework.errors import CloudError, VMNotFound
@@ -169,39 +170,51 @@ def _expunge_refused(exc: Exception) -> bool:
     return "expunge" in text and ("admin" in text or "allow.user.expunge" in text)
 
 
-def destroy_vm(ctx: CallContext, vm: dict[str, Any]) -> None:
-    """Destroy and expunge, so the VM's IPs are free at once; fall back when expunge is refused.
+def destroy_vm(ctx: CallContext, vm: dict[str, Any], volume_ids: Sequence[str] = ()) -> bool:
+    """Destroy and expunge in one job, deleting ``volume_ids`` (data disks attached to the VM) with it.
 
-    ``cpi.force_expunge`` (default true) sends ``expunge=true``. An account that may not expunge
-    (``allow.user.expunge.recover.vm`` off) gets a plain destroy, an ``expungeVirtualMachine``
-    attempt, then a bounded wait of ``cpi.vm_expunge_delay`` seconds for the server's expunge
-    thread, so a static IP can be reused by the next ``create_vm``.
+    True when the job's answer shows the VM destroyed: the read-back is then redundant, as the
+    server's ``UserVmManagerImpl.destroyVm`` fails the job when the expunge fails.
+
+    One job does it all (server source, ``UserVmManagerImpl.destroyVm(DestroyVMCmd)``): it stops
+    the VM itself (``vm.destroy.forcestop``), detaches every data disk, destroys, expunges, then
+    deletes ``volumeids`` (``DestroyVMCmd``: ``volumeids`` since 4.12.0, ``expunge`` since 4.2.1;
+    an older server ignores ``volumeids``, as it ignores any parameter its command does not
+    declare, so the caller reads the disks back). ``cpi.force_expunge`` (default true) sends
+    ``expunge=true``. An account that may not expunge (``allow.user.expunge.recover.vm`` off)
+    gets a plain destroy, an ``expungeVirtualMachine`` attempt, then a bounded wait of
+    ``cpi.vm_expunge_delay`` seconds for the server's expunge thread, so a static IP can be
+    reused by the next ``create_vm``.
     """
     from cpi_framework.cloudstack import CloudStackError
 
     timeout = ctx.timeout("delete_vm")
     expunge = ctx.config.cpi.force_expunge
+    volumes = ",".join(volume_ids) or None
     try:
-        ctx.client.call_async(
+        result = ctx.client.call_async(
             "destroyVirtualMachine",
-            {"id": vm["id"], "expunge": True if expunge else None},
+            {"id": vm["id"], "expunge": True if expunge else None, "volumeids": volumes},
             timeout=timeout,
             operation="delete_vm",
         )
         if expunge:
-            return
+            answered = (result.get("virtualmachine") or {}) if isinstance(result, dict) else {}
+            return answered.get("id") == vm["id"] and answered.get("state") in ABSENT_STATES
     except CloudStackError as exc:
         if not (expunge and _expunge_refused(exc)):
             raise
         ctx.log.warning("this account may not expunge VMs (%s); destroying VM %s without expunge", exc, vm["id"])
-        ctx.client.call_async("destroyVirtualMachine", {"id": vm["id"]}, timeout=timeout, operation="delete_vm")
+        ctx.client.call_async("destroyVirtualMachine", {"id": vm["id"], "volumeids": volumes}, timeout=timeout,
+                              operation="delete_vm")
         try:
             ctx.client.call_async("expungeVirtualMachine", {"id": vm["id"]}, timeout=timeout, operation="delete_vm")
-            return
+            return False
         except CloudStackError as expunge_exc:
             if not _expunge_refused(expunge_exc):
                 raise
     _wait_expunged(ctx, vm)
+    return False
 
 
 def _wait_expunged(ctx: CallContext, vm: dict[str, Any]) -> None:
@@ -226,29 +239,63 @@ def verify_gone(ctx: CallContext, vm: dict[str, Any]) -> None:
 
 
 def delete_vm_resources(ctx: CallContext, vm: dict[str, Any]) -> None:
-    """The full delete path: NAT, forced stop, detach every data disk, delete only the VM's ephemeral
-    volumes, destroy (expunged), read back.
+    """The full delete path: NAT, persistent disks detached, one destroy job that also deletes the
+    ephemeral disk, the ephemeral disk read back (and deleted here if it survived).
 
-    Persistent disks are detached, never deleted: the director re-attaches them to the VM's
-    replacement, which CloudStack refuses while they hang on a destroyed-but-not-expunged VM
-    (a bug of the Java CloudStack CPI). Ephemeral volumes go before the VM, so a failed destroy leaves nothing
-    that a retried ``delete_vm`` could not find again.
+    Requests, VM with an ephemeral disk (docs/performance.md, "API cost"): listVolumes, destroy
+    + poll, listVolumes of the ephemeral disk = 4 after the caller's lookup. Guarantees:
+
+    * persistent disks are detached before the destroy, never in ``volumeids``: the director
+      re-attaches them to the VM's replacement, which CloudStack refuses while they hang on a
+      destroyed-but-not-expunged VM (a bug of the Java CloudStack CPI);
+    * the ephemeral disk is confirmed gone by reading it back: a server older than 4.12 ignores
+      ``volumeids`` and a failed job may leave it; either way it is deleted here;
+    * success only once the VM is known destroyed: from the destroy job's answer, else a read-back;
+    * a retry finds everything again: the ephemeral disk by its VM (attached) or, when none is
+      attached, by its exact name (detached by an older CPI's failed delete, or a create_vm cut
+      short before attaching it) - a lookup that costs nothing in the usual case.
     """
     from cpi_framework.services import volumes
 
     release_static_nat(ctx, vm)
-    stop_vm(ctx, vm)
     ephemeral = []
     for volume in volumes.volumes_of_vm(ctx, str(vm["id"]), type="DATADISK"):
-        volumes.detach_volume(ctx, volume)
         if is_ephemeral_of(volume, vm):
             ephemeral.append(volume)
         else:
+            volumes.detach_volume(ctx, volume)
             ctx.log.info("detached persistent disk %s from VM %s (kept)", volume.get("id"), vm["id"])
-    attached = {v.get("id") for v in ephemeral}
-    ephemeral += [v for v in detached_ephemeral_volumes(ctx, vm) if v.get("id") not in attached]
+    if not ephemeral:
+        ephemeral = detached_ephemeral_volumes(ctx, vm)
+    attached = [str(v["id"]) for v in ephemeral if v.get("virtualmachineid") == vm["id"]]
+    destroyed = _destroy_or_stop_and_retry(ctx, vm, attached)
     for volume in ephemeral:
-        volumes.delete_volume(ctx, volume)
-        ctx.log.info("deleted ephemeral disk %s of VM %s", volume.get("id"), vm["id"])
-    destroy_vm(ctx, vm)
-    verify_gone(ctx, vm)
+        left = volumes.find_volume(ctx, str(volume["id"]))
+        if left is None:
+            ctx.log.info("deleted ephemeral disk %s of VM %s", volume.get("id"), vm["id"])
+            continue
+        volumes.detach_volume(ctx, left)
+        volumes.delete_volume(ctx, left)
+        ctx.log.info("deleted ephemeral disk %s of VM %s (the destroy job left it)", volume.get("id"), vm["id"])
+    if not destroyed:
+        verify_gone(ctx, vm)
+
+
+def _destroy_or_stop_and_retry(ctx: CallContext, vm: dict[str, Any], volume_ids: list[str]) -> bool:
+    """The destroy stops the VM itself; only when it fails with the VM still running does a forced
+    stop come first on a second attempt (a guest that ignores the shutdown request)."""
+    from cpi_framework.cloudstack import CloudStackError
+
+    try:
+        return destroy_vm(ctx, vm, volume_ids)
+    except CloudStackError as exc:
+        forget_vm(ctx, str(vm["id"]))
+        current = find_vm(ctx, str(vm["id"]))
+        if current is None:
+            ctx.log.info("destroyVirtualMachine failed (%s) but VM %s is gone", exc, vm["id"])
+            return True
+        if current.get("state") not in RUNNING_STATES:
+            raise
+        ctx.log.warning("destroyVirtualMachine failed (%s); stopping VM %s forcibly and trying again", exc, vm["id"])
+        stop_vm(ctx, current)
+        return destroy_vm(ctx, current, volume_ids)

@@ -280,12 +280,60 @@ def test_unknown_outcome_deploy_is_cleaned_by_its_unique_name_and_leftovers_repo
     build = VmBuild(make_ctx())
     hostname = build.hostname
     client = FakeClient(listVirtualMachines=lambda p: [{"id": VM, "name": hostname, "state": "Running",
-                                                        "zoneid": "z"}] if p.get("name") else [])
+                                                        "zoneid": "z"}] if p.get("name") or p.get("id") else [])
     build.ctx.client = client
     build.deploy_attempted = True
-    client.handlers.update(disableStaticNat={}, stopVirtualMachine=CloudError("stop refused"))
+    client.handlers.update(disableStaticNat={}, listVolumes=[], destroyVirtualMachine=CloudError("destroy refused"))
     with pytest.raises(VMCreationFailed) as info:
         build._fail(ReadTimeout("no answer", command="deployVirtualMachine"))
     assert info.value.ok_to_retry is True
-    assert "cleanup left: VM" in info.value.message and "stop refused" in info.value.message
+    assert "cleanup left: VM" in info.value.message and "destroy refused" in info.value.message
     assert ("listVirtualMachines", {"name": hostname}) in client.calls
+
+
+EPH, PERS = "1e1e1e1e-0000-4000-8000-000000000001", "2f2f2f2f-0000-4000-8000-000000000002"
+
+
+def test_delete_is_one_destroy_job_that_takes_the_ephemeral_disk_along() -> None:
+    """No forced stop, no separate detach/delete of the ephemeral disk, no VM read-back when the
+    job's answer shows the VM destroyed: listVolumes, destroy(+poll), ephemeral read-back."""
+    ephemeral = {"id": EPH, "virtualmachineid": VM, "type": "DATADISK", "deviceid": 1, "state": "Ready",
+                 "name": f"bosh-ephemeral-{VM}"}
+    persistent = {"id": PERS, "virtualmachineid": VM, "type": "DATADISK", "deviceid": 2, "state": "Ready",
+                  "name": "bosh-disk"}
+    gone: set[str] = set()
+
+    def list_volumes(p: dict) -> list:
+        if p.get("virtualmachineid"):
+            return [ephemeral, persistent]
+        return [] if p.get("id") in gone else [v for v in (ephemeral, persistent) if v["id"] == p.get("id")]
+
+    def destroy(p: dict) -> dict:
+        gone.update(p["volumeids"].split(","))
+        return {"virtualmachine": {"id": VM, "state": "Expunging"}}
+
+    client = FakeClient(listVolumes=list_volumes, detachVolume={}, destroyVirtualMachine=destroy)
+    vm_service.delete_vm_resources(make_ctx(client), {"id": VM, "state": "Running"})
+    assert client.commands() == ["listVolumes", "detachVolume", "destroyVirtualMachine", "listVolumes"]
+    destroy_params = dict(client.calls)["destroyVirtualMachine"]
+    assert destroy_params["volumeids"] == EPH and destroy_params["expunge"] is True  # never the persistent disk
+    assert ("detachVolume", {"id": PERS}) in client.calls
+
+
+def test_an_ephemeral_disk_the_destroy_left_behind_is_deleted_and_read_back() -> None:
+    """A server older than 4.12 ignores volumeids: the disk survives the destroy, detached."""
+    state = {"attached": True, "deleted": False}
+
+    def list_volumes(p: dict) -> list:
+        volume = {"id": EPH, "type": "DATADISK", "state": "Ready", "name": f"bosh-ephemeral-{VM}",
+                  "virtualmachineid": VM if state["attached"] else None, "deviceid": 1 if state["attached"] else None}
+        return [] if state["deleted"] else [volume]
+
+    def destroy(p: dict) -> dict:
+        state["attached"] = False
+        return {"virtualmachine": {"id": VM, "state": "Expunging"}}
+
+    client = FakeClient(listVolumes=list_volumes, destroyVirtualMachine=destroy,
+                        deleteVolume=lambda p: state.update(deleted=True) or {})
+    vm_service.delete_vm_resources(make_ctx(client), {"id": VM, "state": "Running"})
+    assert client.commands() == ["listVolumes", "destroyVirtualMachine", "listVolumes", "deleteVolume", "listVolumes"]
