@@ -78,9 +78,47 @@ CPI_MAIN = HWM_HOOK + "import sys\nfrom cpi_framework.cli import main\nsys.exit(
 """The ``cloudstack-cpi`` console script's three lines, plus the VmHWM hook."""
 
 
-def cpi_args() -> list[str]:
-    """The CPI process as the console script runs it (same interpreter, same ``main``), with the hook."""
-    return [sys.executable, "-c", CPI_MAIN]
+RELEASE_LIB: Path | None = None
+"""``lib/python`` of the release-style install (``release_install.ensure_install``) the CPI runs from;
+None: the repository's virtualenv (``--smoke``: no wheel build in the test suite)."""
+
+
+def use_release_install() -> Path:
+    """Run every CPI child as the release's ``bin/cloudstack-cpi`` does (see ``release_install``)."""
+    global RELEASE_LIB
+    from release_install import ensure_install
+
+    RELEASE_LIB = ensure_install()
+    return RELEASE_LIB
+
+
+def install_name() -> str:
+    return "release-style install (-I -S, wheels)" if RELEASE_LIB else "editable virtualenv"
+
+
+def cpi_args(flags: tuple[str, ...] = ()) -> list[str]:
+    """The CPI process as it runs in production, plus the VmHWM hook.
+
+    With :data:`RELEASE_LIB`: the release wrapper's interpreter line (``python3 -I -S``, the
+    install's ``lib/python`` first on ``sys.path``). Otherwise the console script's three lines
+    on the virtualenv's interpreter.
+    """
+    if RELEASE_LIB is not None:
+        from release_install import interpreter
+
+        code = (HWM_HOOK + f"import sys\nsys.path.insert(0, {str(RELEASE_LIB)!r})\n"
+                "from cpi_framework.cli import main\nraise SystemExit(main())\n")
+        return [interpreter(), "-I", "-S", *flags, "-c", code]
+    return [sys.executable, *flags, "-c", CPI_MAIN]
+
+
+def bare_args() -> list[str]:
+    """A bare start of the interpreter the CPI runs on, with the same flags: the floor of every call."""
+    if RELEASE_LIB is not None:
+        from release_install import bare_command
+
+        return bare_command()
+    return [sys.executable, "-c", "pass"]
 
 
 def python_with_hook(script: Path) -> list[str]:
@@ -156,10 +194,10 @@ class CpiCall:
 
 
 def call_cpi(config: Path, method: str, *args: Any, sim: Any = None, api_version: int | None = 2,
-             timeout: float = 120, env: dict[str, str] | None = None) -> CpiCall:
+             timeout: float = 120, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()) -> CpiCall:
     """Run the real CPI (:func:`cpi_args`); with ``sim``, collect the requests this call made."""
     mark = len(sim.request_log()) if sim is not None else 0
-    measured = run_measured([*cpi_args(), "--config", str(config)], cpi_request(method, args, api_version),
+    measured = run_measured([*cpi_args(flags), "--config", str(config)], cpi_request(method, args, api_version),
                             timeout=timeout, env=env)
     try:
         document = json.loads(measured.stdout)
@@ -266,6 +304,8 @@ def main(run: Callable[[str], Result], description: str, argv: list[str] | None 
     parser.add_argument("--json", action="store_true", help="print the result as one JSON document")
     args = parser.parse_args(argv)
     level = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if level != "smoke":
+        use_release_install()
     result = timed(lambda: run(level))
     if args.json:
         print(json.dumps(result.to_json()))

@@ -40,13 +40,14 @@ def sparse_image(directory: Path, size: int, name: str = "image") -> Path:
     return path
 
 
-def run_lifecycle(sim: Any, config: Path, image: Path, methods: tuple[str, ...] = METHODS) -> list[CpiCall]:
+def run_lifecycle(sim: Any, config: Path, image: Path, methods: tuple[str, ...] = METHODS,
+                  flags: tuple[str, ...] = ()) -> list[CpiCall]:
     """Run ``methods`` in lifecycle order (each needs the objects the earlier ones made)."""
     calls: list[CpiCall] = []
     state: dict[str, Any] = {}
 
     def call(method: str, *args: Any) -> Any:
-        record = call_cpi(config, method, *args, sim=sim)
+        record = call_cpi(config, method, *args, sim=sim, flags=flags)
         calls.append(record)
         return must(record)
 

@@ -21,7 +21,7 @@ import concurrency
 import job_waits
 import overhead
 import upload
-from common import Result, table, timed
+from common import Result, install_name, table, timed, use_release_install
 
 BENCHMARKS: dict[str, ModuleType] = {"overhead": overhead, "api_cost": api_cost, "job_waits": job_waits,
                                      "upload": upload, "concurrency": concurrency}
@@ -53,14 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = "smoke" if args.smoke else "quick" if args.quick else "full"
     started = time.monotonic()
+    if level != "smoke":
+        print("building the release-style install (cached per source tree)...", file=sys.stderr, flush=True)
+        use_release_install()
     results, broken = run_all(level, args.only or list(BENCHMARKS))
     total = time.monotonic() - started
     if args.json:
-        print(json.dumps({"level": level, "seconds": total, "results": [r.to_json() for r in results]}))
+        print(json.dumps({"level": level, "seconds": total, "install": install_name(),
+                          "results": [r.to_json() for r in results]}))
     else:
         print(table(results))
         print(f"\n{level} run: {total:.0f} s on {platform.node()} ({platform.python_implementation()} "
-              f"{platform.python_version()}, {platform.machine()})")
+              f"{platform.python_version()}, {platform.machine()}); CPI from the {install_name()}")
     return 1 if broken else 0
 
 

@@ -132,12 +132,11 @@ class VmBuild:
         if not params.get("details"):
             params.pop("details", None)
 
-        vm = self._deploy(params)
-        vm_id = self.vm_id = str(vm["id"])
         bosh_tags = ((env or {}).get("bosh") or {}).get("tags") if isinstance((env or {}).get("bosh"), dict) else None
         own = {**tags.stringify_metadata(bosh_tags if isinstance(bosh_tags, dict) else {}),
                **tags.cpi_tags(ctx, "vm")}
-        tags.create_tags(ctx, "UserVm", [vm_id], own)
+        vm = self._deploy(params, own)
+        vm_id = self.vm_id = str(vm["id"])
 
         ephemeral_hint = None
         if ephemeral_offering:
@@ -245,20 +244,30 @@ class VmBuild:
         ctx.log.removeFilter(mute)
         agent_settings.encode_user_data(user_data, ctx.config.cloudstack.user_data_max_length)
 
-    def _deploy(self, params: dict[str, Any]) -> dict[str, Any]:
-        from cpi_framework.cloudstack import AsyncJobFailed, AsyncJobTimeout
+    def _deploy(self, params: dict[str, Any], own_tags: dict[str, str]) -> dict[str, Any]:
+        """Deploy (stopped) and tag the VM: the tag job is submitted as soon as the deploy answers
+        with the VM's id and both jobs are waited for together, so tagging adds no pause."""
+        from cpi_framework.cloudstack import AsyncJobFailed, AsyncJobTimeout, CloudStackError
 
         ctx = self.ctx
         self.deploy_attempted = True
         job = ctx.client.submit("deployVirtualMachine", params)
         self.vm_id = job.object_id
+        tag_job = tags.submit_tags(ctx, "UserVm", [job.object_id], own_tags) if job.object_id else None
         try:
-            result = ctx.client.wait(job, timeout=ctx.timeout("create_vm"), operation="create_vm")
+            results = ctx.client.wait_all([job] + ([tag_job] if tag_job else []), timeout=ctx.timeout("create_vm"),
+                                          operation="create_vm")
+            for outcome in results:
+                if isinstance(outcome, CloudStackError):
+                    raise outcome
         except (AsyncJobFailed, AsyncJobTimeout) as exc:
             self.vm_id = self.vm_id or getattr(exc, "object_id", None)
             raise
+        result = results[0]
         vm = result.get("virtualmachine", result)
         self.vm_id = str(vm["id"])
+        if tag_job is None:
+            tags.create_tags(ctx, "UserVm", [self.vm_id], own_tags)
         return vm
 
     def _deliver_settings(self, vm: dict[str, Any], nics: list[net.Nic], settings: dict[str, Any],

@@ -18,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from cpi_framework.errors import CloudError, CpiError, DiskNotFound
 from cpi_framework.services import catalog
-from cpi_framework.services.tags import ROLE_TAG, Role, cpi_tags, create_tags, tags_of
+from cpi_framework.services.tags import ROLE_TAG, Role, cpi_tags, create_tags, submit_tags, tags_of
 
 if TYPE_CHECKING:
     from cpi_framework.context import CallContext
@@ -222,9 +222,17 @@ def create_volume(
     tags = {**(extra_tags or {}), **cpi_tags(ctx, role)}
     job = ctx.client.submit("createVolume", params)
     try:
-        result = ctx.client.wait(job, timeout=ctx.timeout("volume"), operation="volume")
+        # tagged while the create job runs (the id comes back at once): one wait for both jobs
+        tag_job = submit_tags(ctx, "Volume", [job.object_id], tags) if job.object_id else None
+        results = ctx.client.wait_all([job] + ([tag_job] if tag_job else []), timeout=ctx.timeout("volume"),
+                                      operation="volume")
+        for outcome in results:
+            if isinstance(outcome, CloudStackError):
+                raise outcome
+        result = results[0]
         volume = result.get("volume") or result
-        create_tags(ctx, "Volume", [volume["id"]], tags)
+        if tag_job is None:
+            create_tags(ctx, "Volume", [volume["id"]], tags)
     except (CloudStackError, KeyError) as exc:
         if job.object_id:
             _discard(ctx, job.object_id)

@@ -20,7 +20,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
 EXPECTED = {
-    "overhead": ["info wall / python -c pass", "CPU create_vm", "imports create_vm", "imports python -c pass"],
+    "overhead": ["info wall / bare interpreter", "has_vm wall / bare interpreter", "CPU create_vm", "imports create_vm",
+                 "imports bare interpreter"],
     "api_cost": ["requests create_vm", "has_vm requests 10 vs 60 VMs", "delete_vm requests 10 vs 60 VMs",
                  "attach_disk requests 10 vs 60 VMs"],
     "job_waits": ["reboot_vm (rebootVirtualMachine 0.3 s): done -> returned"],

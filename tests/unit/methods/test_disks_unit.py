@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from cpi_framework.cloudstack import ApiError, AsyncJob, AsyncJobFailed, AsyncJobTimeout, AuthenticationError
+from cpi_framework.cloudstack import (
+    ApiError,
+    AsyncJob,
+    AsyncJobFailed,
+    AsyncJobTimeout,
+    AuthenticationError,
+    CloudStackError,
+)
 from cpi_framework.config import validate_config
 from cpi_framework.context import CallContext
 from cpi_framework.errors import CloudError, CpiError, DiskNotAttached, DiskNotFound, NotSupported
@@ -69,7 +76,22 @@ class FakeClient:
         return AsyncJob("job-1", command, self.handlers.get(f"{command}:object_id"))
 
     def wait(self, job: AsyncJob, **_: Any) -> dict:
+        if f"{job.command}:wait" not in self.handlers:  # a job submitted, then waited: the command's handler
+            handler = self.handlers[job.command]
+            answer = handler({}) if callable(handler) else handler
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
         return self._answer(f"{job.command}:wait", {})
+
+    def wait_all(self, jobs: list[AsyncJob], **_: Any) -> list[Any]:
+        results: list[Any] = []
+        for job in jobs:
+            try:
+                results.append(self.wait(job))
+            except CloudStackError as exc:
+                results.append(exc)
+        return results
 
     def commands(self) -> list[str]:
         return [c for c, _ in self.calls]
@@ -175,7 +197,7 @@ def test_cid_and_role_of_legacy_and_own_volumes() -> None:
 def test_create_volume_removes_what_a_failed_job_left() -> None:
     failure = AsyncJobFailed("createVolume", "job-1", errorcode=530, errortext="primary storage full")
     ctx = make_ctx({"listDiskOfferings": offerings, "createVolume:object_id": VOL, "createVolume:wait": [failure],
-                    "deleteVolume": {"success": True}})
+                    "createTags": {}, "deleteVolume": {"success": True}})
     with pytest.raises(CloudError, match="primary storage full"):
         volumes.create_volume(ctx, name="n", zone_id=ZONE, size_mb=1024, offering="disk-custom",
                               role="persistent-disk")
