@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
 import traceback
+from pathlib import Path
 from types import ModuleType
 
 import api_cost
@@ -43,6 +45,21 @@ def run_all(level: str, names: list[str]) -> tuple[list[Result], bool]:
     return results, broken
 
 
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+BEGIN, END = "<!-- BEGIN bench/run table -->", "<!-- END bench/run table -->"
+
+
+def write_docs(results: list[Result], level: str, total: float) -> None:
+    """docs/performance.md's results table is this run's: the block between the two markers."""
+    text = DOCS.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    block = (f"{BEGIN}\n`bench/run{'' if level == 'full' else ' --' + level}` on {platform.machine()}, "
+             f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, CPI from the "
+             f"{install_name()}; {total:.0f} s.\n\n{table(results)}\n{END}")
+    DOCS.write_text(head + block + tail, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -50,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--smoke", action="store_true", help="tiny configuration (seconds; for the test suite)")
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--json", action="store_true", help="print all results as one JSON document")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="also replace the results table in docs/performance.md with this run's")
     args = parser.parse_args(argv)
     level = "smoke" if args.smoke else "quick" if args.quick else "full"
     started = time.monotonic()
@@ -58,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         use_release_install()
     results, broken = run_all(level, args.only or list(BENCHMARKS))
     total = time.monotonic() - started
+    if args.write_docs:
+        write_docs(results, level, total)
     if args.json:
         print(json.dumps({"level": level, "seconds": total, "install": install_name(),
                           "results": [r.to_json() for r in results]}))
