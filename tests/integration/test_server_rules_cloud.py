@@ -79,10 +79,11 @@ def test_lowered_default_page_size(cloud: Cloud) -> None:
 USER_ROLE = {"role": {"name": "User", "type": "User"}, "api": {"allow_user_expunge_recover_vm": False}}
 
 
-def test_user_account_lifecycle_and_not_found_answers(cloud: Cloud) -> None:
+@pytest.mark.parametrize("role_type", ["User", "DomainAdmin"])
+def test_user_account_lifecycle_and_not_found_answers(cloud: Cloud, role_type: str) -> None:
     """The text-based answers the CPI relies on (not found, expunge refused) keep their text for a
-    plain user: ApiServer.handleRequest only hides 530/533/534."""
-    sim, cpi = cloud(USER_ROLE)
+    plain user or a domain admin: ApiServer.handleRequest only hides 530/533/534."""
+    sim, cpi = cloud({**USER_ROLE, "role": {"name": role_type, "type": role_type}})
     before = cpi_objects(sim)
     stemcell = _light_stemcell(cpi)
     vm = ok(cpi("create_vm", "agent-user", stemcell, {"compute_offering": "small", "disk": 1024},
