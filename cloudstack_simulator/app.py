@@ -23,6 +23,7 @@ from .commands import COMMANDS, Ctx, load_all, response_name
 from .commands.templates import advance_templates
 from .errors import CS_REQUEST_LIMIT, CS_SERVER_API, ApiError, unauthorized
 from .faults import Faults
+from .guest_agent import GuestAgents
 from .jobs import JobManager
 from .params import Params
 from .state import State
@@ -55,6 +56,7 @@ class Core:
         self.faults = Faults()
         self.base_url = ""
         self.upload_base = ""
+        self.agents = GuestAgents.from_config(cfg)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
 
@@ -63,6 +65,14 @@ class Core:
         with self.st.lock:
             self.jobs.advance()
             advance_templates(self.st)
+        self.follow_guests()
+
+    def follow_guests(self) -> None:
+        """Start/stop the optional per-VM bosh-agent processes to match the VM states."""
+        if self.agents is not None:
+            with self.st.lock:
+                vms = list(self.st.live("vm"))
+            self.agents.reconcile(vms)
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
@@ -87,6 +97,7 @@ class Core:
         started = time.monotonic()
         command = params.get("command")
         result = self._api(method, command, params)
+        self.follow_guests()
         self.record({"time": time.time(), "method": method, "command": command or "",
                      "params": {k: (REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in params.items()},
                      "status": 0 if result.drop else result.status, "elapsed": time.monotonic() - started})

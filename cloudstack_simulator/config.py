@@ -23,7 +23,7 @@ __all__ = ["load_config", "ConfigError", "example_path"]
 _TOP = {
     "api_key", "secret_key", "account", "domain", "cloudstack_version", "job_duration", "job_durations",
     "api", "templates", "hypervisors", "affinity_group_types", "ssh_keypairs", "service_offerings",
-    "disk_offerings", "network_offerings", "zones", "os_types", "role", "resource_limits",
+    "disk_offerings", "network_offerings", "zones", "os_types", "role", "resource_limits", "guest_agent",
 }
 _SECTIONS = {
     "api": {"page_size", "userdata_max_length", "get_userdata_limit", "enforce_post_and_timestamps",
@@ -33,6 +33,7 @@ _SECTIONS = {
                   "ssl_cert_domain", "max_upload_size_gb"},
     "role": {"name", "type", "denied_commands"},
     "resource_limits": set(LIMIT_NAMES),
+    "guest_agent": {"binary", "work_dir"},
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .admin import handle_admin
 from .app import Core, Result
+from .metadata import handle_metadata
 from .upload import handle_upload
 
 MAX_FORM = 8 * 1024 * 1024
@@ -88,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(404, b"Not Found", "text/plain")
             elif path == "/client/api":
                 self._api(method, parts.query)
+            elif path.startswith("/latest/") and method == "GET":
+                status, text = handle_metadata(self.server.core.st, path, self.client_address[0],
+                                               self.headers.get("X-Forwarded-For"))
+                self._send(status, text, "text/plain; charset=UTF-8")
             elif path.startswith("/_sim/"):
                 body = self._read_body()
                 status, payload = handle_admin(self.server.sim, method, path, parts.query, body)

@@ -55,6 +55,8 @@ class Simulator:
                                 self.upload_port)
         self._core.upload_base = self.upload_base
         self._threads: list[threading.Thread] = []
+        if self._core.agents is not None:
+            self._core.agents.metadata_url = self.base_url
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -75,6 +77,8 @@ class Simulator:
             self._threads = []
         self._server.server_close()
         self._upload_server.server_close()
+        if self._core.agents is not None:
+            self._core.agents.close()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -147,6 +151,14 @@ class Simulator:
             if not ready:
                 tpl.status = ""
             return views.template_view(st, tpl)
+
+    def guest_agents(self) -> dict[str, int]:
+        """``{vm_id: pid}`` of the running bosh-agent processes (``guest_agent`` config)."""
+        return self._core.agents.running() if self._core.agents is not None else {}
+
+    def guest_agent_dir(self, vm_id: str) -> Path | None:
+        """The base directory (``-b``) of ``vm_id``'s agent, or None without ``guest_agent``."""
+        return self._core.agents.base_dir(vm_id) if self._core.agents is not None else None
 
     def wait_idle(self) -> None:
         """Advance due jobs and template state transitions now (normally done per request)."""
