@@ -120,3 +120,19 @@ def test_python3_packaging_compiles_cpython_from_the_blob(tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     python = tmp_path / "packages" / "python3" / "bin" / "python3"
     assert subprocess.run([str(python), "-c", "import ssl, zlib"], timeout=60).returncode == 0
+
+
+def test_python3_packaging_links_the_host_python_only_for_the_marker_blob(tmp_path) -> None:
+    """``build_release.py --host-python`` (the e2e) ships a marker, not a tarball: link, don't compile."""
+    compile_dir = tmp_path / "compile"
+    (compile_dir / "python3").mkdir(parents=True)
+    (compile_dir / "python3" / "Python-3.host-interpreter").write_text("# marker\n", encoding="utf-8")
+    path = f"{Path(shutil.which('python3') or '/usr/bin/python3').parent}:{DIRECTOR_PATH}"
+    done = run_packaging("python3", compile_dir, tmp_path / "packages", path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    python = tmp_path / "packages" / "python3" / "bin" / "python3"
+    assert python.is_symlink() and "using the host's" in done.stdout
+    # any other non-tarball blob still fails in tar, never silently links
+    (compile_dir / "python3" / "Python-3.host-interpreter").rename(compile_dir / "python3" / "Python-3.bogus")
+    done = run_packaging("python3", compile_dir, tmp_path / "other", path)
+    assert done.returncode != 0 and not (tmp_path / "other" / "python3" / "bin" / "python3").exists()
