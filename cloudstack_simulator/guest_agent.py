@@ -72,6 +72,11 @@ class GuestAgents:
         with self._lock:
             return {vm_id: proc.pid for vm_id, (_, proc) in self._procs.items() if proc.poll() is None}
 
+    def exited(self) -> dict[str, int]:
+        """``{vm_id: exit status}`` of agents that died while their VM runs (a guest whose agent failed)."""
+        with self._lock:
+            return {vm_id: code for vm_id, (_, proc) in self._procs.items() if (code := proc.poll()) is not None}
+
     def reconcile(self, vms: list[m.VirtualMachine]) -> None:
         """Start agents for running VMs (or rebooted ones), stop those of VMs that are not."""
         wanted = {vm.id: vm for vm in vms if vm.state == "Running" and not vm.removed}

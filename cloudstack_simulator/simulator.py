@@ -156,6 +156,10 @@ class Simulator:
         """``{vm_id: pid}`` of the running bosh-agent processes (``guest_agent`` config)."""
         return self._core.agents.running() if self._core.agents is not None else {}
 
+    def guest_agent_exits(self) -> dict[str, int]:
+        """``{vm_id: exit status}`` of agents that exited although their VM is still running."""
+        return self._core.agents.exited() if self._core.agents is not None else {}
+
     def guest_agent_dir(self, vm_id: str) -> Path | None:
         """The base directory (``-b``) of ``vm_id``'s agent, or None without ``guest_agent``."""
         return self._core.agents.base_dir(vm_id) if self._core.agents is not None else None
