@@ -50,7 +50,7 @@ class BuildError(Exception):
 
 
 def patched_debian_source(workdir: Path) -> Path:
-    """Debian's python3.11 source with its patch series applied, repacked as ``Python-<v>+<deb>.tar.gz``."""
+    """Debian's python3.11 source with its patch series applied, repacked as ``Python-<v>-debian-<revision>.tar.gz``."""
     if shutil.which("dpkg-source") is None:
         raise BuildError(
             "no dpkg-source: the default CPython comes from Debian's python3.11 source package with Debian's "
@@ -79,7 +79,7 @@ def patched_debian_source(workdir: Path) -> Path:
     (tree / "DEBIAN-PATCHES.txt").write_text(
         f"Debian {build_blobs.DEBIAN_PYTHON} {upstream}-{debian_revision}: upstream CPython {upstream} with "
         "these patches applied (dpkg-source -x):\n" + "\n".join(patches) + "\n", encoding="utf-8")
-    out = workdir / f"Python-{upstream}+deb{debian_revision}.tar.gz"
+    out = workdir / f"Python-{upstream}-debian-{debian_revision}.tar.gz"
     with tarfile.open(out, "w:gz") as tar:
         tar.add(tree, arcname=f"Python-{upstream}")
     print(f"python3: Debian {upstream}-{debian_revision}, {len(patches)} patches applied", file=sys.stderr)
