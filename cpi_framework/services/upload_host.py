@@ -74,6 +74,8 @@ def tls_failure(exc: BaseException, url: str, cs: CloudStackConfig) -> tuple[str
     if isinstance(cause, ssl.SSLCertVerificationError):
         fix = ("set cloudstack.upload_ca_cert to the CA certificate (PEM) that signed the secondary storage VM's "
                "certificate (ask the cloud admin which CA that is; it is often not the API's)")
+        if cs.ca_cert:  # then the system CAs are not consulted either, as for the API
+            fix += ", also when it is a public CA: with only cloudstack.ca_cert set, nothing else is trusted"
         if cs.upload_ca_cert:
             fix = ("cloudstack.upload_ca_cert does not verify this certificate: put there the CA (PEM) that signed "
                    "the secondary storage VM's certificate")
