@@ -284,11 +284,11 @@ def delete_vm_resources(ctx: CallContext, vm: dict[str, Any]) -> None:
 def _destroy_or_stop_and_retry(ctx: CallContext, vm: dict[str, Any], volume_ids: list[str]) -> bool:
     """The destroy stops the VM itself; only when it fails with the VM still running does a forced
     stop come first on a second attempt (a guest that ignores the shutdown request)."""
-    from cpi_framework.cloudstack import CloudStackError
+    from cpi_framework.cloudstack import AsyncJobFailed
 
     try:
         return destroy_vm(ctx, vm, volume_ids)
-    except CloudStackError as exc:
+    except AsyncJobFailed as exc:  # the job ended; a timeout or a transport error may still be running
         forget_vm(ctx, str(vm["id"]))
         current = find_vm(ctx, str(vm["id"]))
         if current is None:

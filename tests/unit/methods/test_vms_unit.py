@@ -337,3 +337,16 @@ def test_an_ephemeral_disk_the_destroy_left_behind_is_deleted_and_read_back() ->
                         deleteVolume=lambda p: state.update(deleted=True) or {})
     vm_service.delete_vm_resources(make_ctx(client), {"id": VM, "state": "Running"})
     assert client.commands() == ["listVolumes", "destroyVirtualMachine", "listVolumes", "deleteVolume", "listVolumes"]
+
+
+def test_a_destroy_that_fails_with_the_vm_running_is_retried_after_a_forced_stop() -> None:
+    """The destroy job stops the VM gracefully (vm.destroy.forcestop off by default); a guest that
+    ignores the shutdown makes it fail: then, and only then, a forced stop and a second destroy."""
+    answers = [AsyncJobFailed("destroyVirtualMachine", "j1", errorcode=530, errortext="Unable to stop VM"),
+               {"virtualmachine": {"id": VM, "state": "Expunging"}}]
+    client = FakeClient(listVolumes=[], listVirtualMachines=[{"id": VM, "state": "Running"}],
+                        destroyVirtualMachine=lambda p: answers.pop(0), stopVirtualMachine={})
+    vm_service.delete_vm_resources(make_ctx(client), {"id": VM, "state": "Running"})
+    assert client.commands() == ["listVolumes", "listVolumes", "destroyVirtualMachine", "listVirtualMachines",
+                                 "stopVirtualMachine", "destroyVirtualMachine"]
+    assert ("stopVirtualMachine", {"id": VM, "forced": True}) in client.calls
