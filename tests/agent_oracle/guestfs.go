@@ -148,7 +148,7 @@ func (fs *rootedFS) build(view guestView) error {
 	return nil
 }
 
-// devices lists the guest's device nodes: what a resolved path must be one of.
+// isDevice finds the guest disk whose device node is p: a resolved path must be one of them.
 func (fs *rootedFS) isDevice(p string, view guestView) (guestDisk, bool) {
 	for _, d := range view.Disks {
 		if d.Path == p {
