@@ -136,12 +136,13 @@ class AgentOracle:
         assert answer.get("id") == ident, f"oracle answered {answer.get('id')} to question {ident}"
         return answer
 
-    def resolve(self, resolution: str, cid: str, hint: Any, view: dict[str, Any], *,
-                ephemeral: bool = False) -> dict[str, Any]:
+    def resolve(self, resolution: str, cid: str, hint: Any, view: dict[str, Any], *, ephemeral: bool = False,
+                id_transform: tuple[str, str] = ("", "")) -> dict[str, Any]:
         """The agent's resolver ``resolution`` on ``hint`` (the director's persistent hint for ``cid``,
-        or the ephemeral hint of the settings): ``ok``, ``path``, ``volume_id`` or ``error``."""
+        or the ephemeral hint of the settings): ``ok``, ``path``, ``volume_id`` or ``error``.
+        ``id_transform`` is agent.json's ``DiskIDTransformPattern`` and ``…Replacement`` (Go syntax: ``$1``)."""
         return self.ask({"op": "resolve", "resolution": resolution, "cid": cid, "hint": hint,
-                         "ephemeral": ephemeral, "guest": _guest(view)})
+                         "ephemeral": ephemeral, "guest": _guest(view), "id_transform": list(id_transform)})
 
     def settings(self, view: dict[str, Any], sources: list[dict[str, Any]], nics: list[dict[str, str]],
                  resolution: str = "") -> dict[str, Any]:

@@ -207,3 +207,13 @@ def test_upstream_stemcells_as_docs_stemcells_md_says(oracle: AgentOracle) -> No
     sim = StubSim(json.dumps(settings_doc()).encode())
     vsphere = oracle.settings(sim.view, STEMCELL_AGENT_CONFIGS["vsphere"]["sources"], [])
     assert not vsphere["ok"] and "env" in vsphere["error"], vsphere
+
+
+def test_disk_id_transform_is_go_regexp_syntax(oracle: AgentOracle) -> None:
+    """agent.json's DiskIDTransformReplacement goes to Go's Regexp.ReplaceAllString: ``$1``, not ``\\1``
+    (the model's AgentOptions takes Python's re syntax), and the transformed ID is the whole glob."""
+    pattern = r"^(\w{8})-(\w{4})-(\w{4})-(\w{4}).*$"
+    go = oracle.resolve("virtio", VOL_A, {}, kvm_guest(), id_transform=(pattern, "virtio-${1}${2}${3}${4}"))
+    assert go["ok"] and go["volume_id"] == VOL_A, go
+    python_syntax = oracle.resolve("virtio", VOL_A, {}, kvm_guest(), id_transform=(pattern, r"virtio-\1\2\3\4"))
+    assert not python_syntax["ok"] and "path is missing" in python_syntax["error"], python_syntax
