@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ WRAPPER_CODE = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from cpi_frame
                 "raise SystemExit(main())")
 """``bin/cloudstack-cpi``'s Python line, verbatim (release/packages/cloudstack_cpi/packaging)."""
 ROOTS = ("cpi-framework",)
+STALE_AFTER = 24 * 3600
+"""A run that edits the sources mid-way builds a second install; the first stays for the running one."""
 
 
 def interpreter() -> str:
@@ -107,8 +110,8 @@ def ensure_install() -> Path:
     subprocess.run([interpreter(), "-I", "-S", "-m", "compileall", "-q", str(lib)], check=False,
                    stdout=subprocess.DEVNULL)
     (home / "ready").write_text("")
-    for stale in CACHE.iterdir():
-        if stale != home and stale.is_dir():
+    for stale in CACHE.iterdir():  # installs of older sources, once no run can still use them
+        if stale != home and stale.is_dir() and time.time() - stale.stat().st_mtime > STALE_AFTER:
             shutil.rmtree(stale, ignore_errors=True)
     return lib
 
