@@ -34,6 +34,14 @@ class SimHTTPServer(ThreadingHTTPServer):
         """``api`` (the management server: ``/client/api``, ``/_sim/``) or ``upload`` (the SSVM: ``/upload/``)."""
         super().__init__(addr, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a probe, a killed CPI) is no server error: no traceback on stderr."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         if self.tls is not None:

@@ -137,7 +137,7 @@ def probe(url: str, cs: CloudStackConfig, verify: bool | str, proxies: Any = Non
     where = host_of(url)
     try:
         requests.get(where + "/", verify=verify, proxies=proxies, timeout=timeout, allow_redirects=False,
-                     stream=True).close()
+                     headers={"Connection": "close"})
     except requests.RequestException as exc:
         what, fix = describe(url, exc, cs) or (f"the upload host {where} failed: {_short(exc)}", _PROBE_HINT)
         return "fail", what, fix
