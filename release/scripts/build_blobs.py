@@ -7,7 +7,8 @@
   as wheels for every target (Linux x86_64 with the python3 package's CPython, and macOS
   hosts running ``bosh create-env`` with their own python3).
 * ``blobs/python3/Python-<version>.<ext>``: the CPython source tarball, from
-  ``--python-source`` (a python.org tarball) or else Debian's ``apt-get source python3.11``.
+  ``--python-source`` (a python.org tarball) or else Debian's ``python3.11`` source package
+  with Debian's patches applied (``dpkg-source -x``; refused without dpkg-source).
 * ``config/blobs.yml``: rewritten from ``blobs/`` (sha256 and size; object ids of unchanged
   blobs kept). ``bosh upload-blobs`` then stores new blobs in the final.yml blobstore.
 
@@ -144,7 +145,8 @@ def python_source(dest_dir: Path, source: Path | None) -> Path:
         dest_dir.mkdir(parents=True, exist_ok=True)
         for old in dest_dir.glob("Python-3.*"):
             old.unlink()
-        target = dest_dir / f"Python-{version}{suffix}"
+        name = source.name if source.name.startswith(f"Python-{version}") else f"Python-{version}{suffix}"
+        target = dest_dir / name
         shutil.copyfile(source, target)
         return target
 
@@ -159,20 +161,16 @@ def _tarball_version(path: Path) -> str:
 
 
 def _debian_source(workdir: Path) -> Path:
-    """``apt-get source --download-only python3.11`` with a private deb-src list (system apt untouched)."""
-    lists = workdir / "lists"
-    (lists / "partial").mkdir(parents=True)
-    sources = workdir / "sources.list"
-    sources.write_text(DEBIAN_SOURCES, encoding="utf-8")
-    options = ["-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-               "-o", f"Dir::State::Lists={lists}"]
-    for args in (["update"], ["source", "--download-only", DEBIAN_PYTHON]):
-        print("+ apt-get", " ".join(args), file=sys.stderr)
-        subprocess.run(["apt-get", "-qq", *options, *args], check=True, cwd=workdir)
-    found = sorted(workdir.glob(f"{DEBIAN_PYTHON}_*.orig.tar.*"))
-    if not found:
-        raise SystemExit(f"apt-get source {DEBIAN_PYTHON} gave no .orig tarball in {workdir}")
-    return found[0]
+    """Debian's python3.11 source with Debian's (security) patches applied: ``build_release.patched_debian_source``.
+
+    The bare ``.orig`` tarball is upstream 3.11.2 without those fixes; it is never used.
+    """
+    from build_release import BuildError, patched_debian_source
+
+    try:
+        return patched_debian_source(workdir)
+    except BuildError as err:
+        raise SystemExit(f"build_blobs: {err}") from None
 
 
 def blob_entries(blobs_dir: Path, previous: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
@@ -227,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_python:
         python_source(BLOBS_DIR / PYTHON_BLOB_DIR, args.python_source)
     if args.host_only:
-        print("--host-only: config/blobs.yml left as it is (not a release build)", file=sys.stderr)
+        print("build_blobs: WARNING --host-only: config/blobs.yml is left as it is, so `bosh create-release` in "
+              "release/ packages the blobs listed there, not these. For a local release tarball use "
+              "release/scripts/build_release.py (--host-python for create-env on this machine).", file=sys.stderr)
     else:
         write_blobs_yml()
     return 0
