@@ -58,6 +58,10 @@ def destroy(ctx: Ctx, p: Params) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         for vol in to_delete:
             vol.vm_id, vol.deviceid, vol.state, vol.removed = None, None, "Expunged", True
+            # their tags go with them, as deleteVolume's do here: UserVmManagerImpl.destroyVm deletes the
+            # listed volumes through the volume service (deleteVolumesFromVm). Not checked separately
+            # against the server's tag cleanup; kept consistent with deleteVolume.
+            ctx.st.tags = [t for t in ctx.st.tags if t.resource_id != vol.id]
         if vm.state not in ("Destroyed", "Expunging"):
             vm.state = "Destroyed"
             for vol in ctx.st.live("volume"):
