@@ -13,6 +13,7 @@ from cloudstack_simulator import Simulator
 from cloudstack_simulator.versions import PROFILES
 from cpi_framework.testing import make_cpi_config, run_cpi
 from cpi_framework.testing.checks import ok
+from cpi_framework.testing.contract import dynamic
 
 GIB = 2**30
 
@@ -100,3 +101,25 @@ def test_a_role_denial_on_a_modern_cloud_is_not_mistaken_for_an_old_version(tmp_
         failed(run_cpi(config, "update_disk", disk, 10240, {"disk_offering": "disk-small"}, api_version=2),
                "NotSupported", disk)
         assert "resizeVolume" not in sim.request_counts()
+
+
+@pytest.mark.parametrize("version", ["4.11.3.0", "4.12.0"])
+def test_delete_vm_takes_the_ephemeral_disk_along_or_deletes_it_where_volumeids_is_unknown(
+        version: str, tmp_path: Path) -> None:
+    """destroyVirtualMachine's volumeids exists from 4.12 (DestroyVMCmd); an older server ignores it,
+    detaches the disk in the destroy and keeps it: the read-back finds it and the CPI deletes it."""
+    with Simulator({"cloudstack_version": version}) as sim:
+        config = make_cpi_config(sim, "xen", tmp_path)
+        stemcell = ok(run_cpi(config, "create_stemcell", "/nonexistent",
+                              {"name": "s", "version": "1", "infrastructure": "cloudstack", "hypervisor": "xen",
+                               "light_template": "bosh-stemcell-xen"}))
+        vm = ok(run_cpi(config, "create_vm", "agent", stemcell, {"compute_offering": "small", "disk": 1024},
+                        {"default": dynamic()}, [], {}, api_version=2))[0]
+        mark = len(sim.request_log())
+        ok(run_cpi(config, "delete_vm", vm))
+        commands = [e["command"] for e in sim.request_log()[mark:]]
+        left = [v for v in sim.inventory()["volumes"]
+                if v.get("type") == "DATADISK" and v.get("state") not in ("Expunged", "Destroy")]
+        assert left == []
+        assert "stopVirtualMachine" not in commands
+        assert ("deleteVolume" in commands) is (version < "4.12")
