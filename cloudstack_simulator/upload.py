@@ -12,7 +12,9 @@ apache/cloudstack main, 2024-2025, and the 4.x copy with ``useHttpsToUpload``):
    reads the host from ``X-Forwarded-Host``, set by its Apache front from the client's
    ``Host``), then ``expires`` not passed ("request not valid anymore.");
 3. the URL not used before ("The one time post url is already used …"), the Content-Length
-   in GB (rounded up) within ``max.template.iso.size`` (``templates.max_upload_size_gb``);
+   in GB (rounded up) within the metadata's ``maxUploadSize`` (``templates.max_upload_size_gb``;
+   that the management server fills it from ``max.template.iso.size`` is from memory of
+   ``HypervisorTemplateAdapter.createTemplateForPostUpload``, not re-read in its source);
 4. a ``multipart/form-data`` body whose first file part is the image; its name and magic bytes
    fit the format (``ImageStoreUtil.checkTemplateFormat``); a ``checksum`` given to
    ``getUploadParamsForTemplate`` must match what was sent (``createtmplt.sh verify_cksum``:
