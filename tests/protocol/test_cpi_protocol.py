@@ -196,7 +196,9 @@ def test_missing_config_argument_still_answers(cpi_command):
         ('{"cloudstack": {"endpoint": "http://x/client/api"}}', "cloudstack.api_key: missing required key"),
         ('{"cloudstack": {"endpoint": "http://x/client/api", "api_key": "k", "secret_access_key": "s",'
          ' "default_zone": "z", "endpont": 1}}', "cloudstack.endpont: unknown key"),
-        ("cloudstack: [unclosed", "neither valid JSON nor YAML"),
+        # a *.json file is JSON only: the JSON parser's message, not YAML's (issue 19 item 7)
+        ("cloudstack: [unclosed", "is not valid JSON: Expecting value at line 1, column 1"),
+        ('{"cloudstack": {"endpoint": "http://x/client/api",}}', "is not valid JSON: Expecting property name"),
     ],
 )
 def test_bad_config_file_names_key_and_file(cpi_command, tmp_path, content, expected):
