@@ -1,7 +1,8 @@
 """An independent model of the Apache CloudStack management server API, for tests and demos.
 
 It imports nothing from ``cpi_framework``: it is the other side of the wire, written from
-the server's documented behaviour (``reference/cloudstack-api.md``), so the CPI's client
+the management server's own source (each rule names the server class that implements it;
+docs/simulator.md), so the CPI's client
 is tested against a second, independent reading of that behaviour.
 """
 
