@@ -1,6 +1,6 @@
 """The management server's request pipeline, independent of HTTP plumbing.
 
-Order of checks, as in ``ApiServlet``/``ApiServer.verifyRequest`` (reference §1.2-§1.9):
+Order of checks, as in ``ApiServlet``/``ApiServer.verifyRequest``:
 no command -> 400; API key unknown / ``expires`` invalid -> 401; unknown command -> 432 up to 4.10, 401 from 4.11
 (versions.py); rate limit -> 429; signature -> 401; then the command runs under the
 state lock.  Responses are JSON (``response=json``); anything else gets a small XML

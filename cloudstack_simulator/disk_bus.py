@@ -1,4 +1,4 @@
-"""Where each disk sits in the guest: the hypervisor's bus and SCSI unit, the kernel's names (reference §3.2).
+"""Where each disk sits in the guest: the hypervisor's bus and SCSI unit, the kernel's names.
 
 The rules come from the server's hypervisor resources (apache/cloudstack, read at 4.18-4.20):
 

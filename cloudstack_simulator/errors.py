@@ -1,8 +1,8 @@
-"""API errors as the management server serializes them (reference §1.8)."""
+"""API errors as the management server serializes them."""
 
 from __future__ import annotations
 
-# cserrorcode values from CSExceptionErrorCode (reference §1.8).
+# cserrorcode values from CSExceptionErrorCode.
 CS_RUNTIME = 4250
 CS_INSUFFICIENT_CAPACITY = 4325
 CS_INVALID_PARAMETER = 4350
@@ -57,7 +57,7 @@ def in_use_error(text: str) -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    """The servlet's 401 (reference §1.2 step 5): no ``cserrorcode`` on this path."""
+    """The servlet's 401: no ``cserrorcode`` on this path."""
     return ApiError(401, UNAUTHORIZED_TEXT, cserrorcode=None)
 
 

@@ -154,7 +154,7 @@ class Faults:
         """Count one request; return the ms to wait if over the limit, else ``None``.
 
         Like ``ApiRateLimitServiceImpl``: a fixed window of ``api.throttling.interval`` (1 s)
-        allowing ``api.throttling.max`` requests (reference §1.9).
+        allowing ``api.throttling.max`` requests.
         """
         with self._lock:
             rps = self._rps if self._rps is not None else configured_rps

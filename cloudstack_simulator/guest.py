@@ -1,4 +1,4 @@
-"""What a VM's guest OS would see: its user-data source and its disks (reference §3.2, §3.3).
+"""What a VM's guest OS would see: its user-data source and its disks.
 
 This is the simulator's stand-in for booting the stemcell: tests assert that the agent
 settings the CPI wrote are readable where the stemcell looks, and that the disk hints the
@@ -39,7 +39,7 @@ def _enumeration(st: State, vm: m.VirtualMachine, vols: list[m.Volume]) -> dict[
 
 
 def _metadata(st: State, vm: m.VirtualMachine) -> dict[str, str]:
-    """``NetworkModelImpl.generateVmData`` keys (§3.3)."""
+    """``NetworkModelImpl.generateVmData`` keys."""
     zone = st.get("zone", vm.zone_id, True)
     so = st.get("serviceoffering", vm.service_offering_id, True)
     default = next((n for n in vm.nics if n.isdefault), vm.nics[0] if vm.nics else None)

@@ -1,4 +1,4 @@
-"""Asynchronous jobs (reference §1.10): pending (0) -> succeeded (1) / failed (2).
+"""Asynchronous jobs: pending (0) -> succeeded (1) / failed (2).
 
 A command's handler validates synchronously (parameter errors are immediate API errors,
 as in the server's dispatch) and hands over a ``run`` closure that does the work when
@@ -83,7 +83,7 @@ class JobManager:
                 self._execute(job)
 
     def pending_for(self, instance_id: str) -> Job | None:
-        """A pending job touching an object (lists embed its jobid/jobstatus, §1.10)."""
+        """A pending job touching an object (lists embed its jobid/jobstatus)."""
         for job in self.jobs.values():
             if job.status == 0 and job.instance_id == instance_id:
                 return job
@@ -110,7 +110,7 @@ class JobManager:
         job.completed = now_str()
 
     def view(self, job: Job) -> dict[str, Any]:
-        """``AsyncJobResponse`` fields (reference §1.10)."""
+        """``AsyncJobResponse`` fields."""
         out: dict[str, Any] = {
             "accountid": self.account_id, "userid": self.user_id,
             "cmd": _PKG + CMD_CLASSES.get(job.command, f"{job.command}Cmd"),

@@ -1,4 +1,4 @@
-"""Request parameters as the server's dispatch sees them (reference §1.6).
+"""Request parameters as the server's dispatch sees them.
 
 Plain names are case-insensitive (``ParamUnpackWorker`` lowercases them); maps arrive as
 ``name[i].field`` (the prefix is lowercased, the field keeps its case); lists are

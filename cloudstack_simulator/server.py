@@ -2,7 +2,7 @@
 
 A ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive (clients reuse sessions, as a
 CPI should).  Parameters come from the query string and, for POST, the form body, merged
-like ``req.getParameterMap()`` (reference §1.1).
+like ``req.getParameterMap()``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Request signature verification, written from the management server's algorithm.
 
-Reference §1.2 (``ApiServer.verifyRequest``): sort the parameter names *as sent*
+``ApiServer.verifyRequest``: sort the parameter names *as sent*
 (Java ``String`` order), skip ``signature``, join ``name=URLEncoder(value)`` with ``&``
 (names not encoded, ``+`` -> ``%20``), lowercase the whole string, HMAC-SHA1 with the
-secret key, base64.  §1.4: with ``signatureVersion=3`` the ``expires`` parameter is
+secret key, base64.  With ``signatureVersion=3`` the ``expires`` parameter is
 mandatory and an expired request is rejected.
 """
 
@@ -27,7 +27,7 @@ def java_urlencode(value: str) -> str:
     """``java.net.URLEncoder.encode(value, "UTF-8").replaceAll("\\+", "%20")``.
 
     Java leaves ``A-Za-z0-9 . - * _`` alone and encodes everything else, ``~`` included
-    (reference §1.2 table: Python's ``quote`` treats ``~`` as unreserved, Java does not).
+    (Python's ``quote`` treats ``~`` as unreserved, Java does not).
     """
     return quote(value, safe="*").replace("~", "%7E")
 
@@ -109,7 +109,7 @@ def parse_expires_simpledateformat(text: str) -> datetime:
 
 def check_expires(params: dict[str, str], now: datetime, enforce: bool = False,
                   max_ahead: timedelta = timedelta(minutes=15), iso_formats: bool = True) -> None:
-    """Apply §1.4: v3 needs a valid, unexpired ``expires``; ``enforce`` (the operator's
+    """The expiry rule: v3 needs a valid, unexpired ``expires``; ``enforce`` (the operator's
     ``enforce.post.requests.and.timestamps``) also demands v3 and caps expires at now+15 min."""
     lowered = {k.lower(): v for k, v in params.items()}
     v3 = lowered.get("signatureversion") == "3"

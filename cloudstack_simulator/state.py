@@ -30,7 +30,7 @@ KINDS = ("zone", "networkoffering", "network", "serviceoffering", "diskoffering"
 
 
 def now_str(ts: float | None = None) -> str:
-    """Server timestamp format, e.g. ``2021-10-04T09:24:38+0000`` (reference §1.7)."""
+    """Server timestamp format, e.g. ``2021-10-04T09:24:38+0000``."""
     dt = datetime.fromtimestamp(ts if ts is not None else time.time(), tz=timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
@@ -109,7 +109,7 @@ class State:
 
     # -- networking ---------------------------------------------------------------------
     def ips_in_use(self, network_id: str) -> set[str]:
-        """Guest IPs held by any VM not yet expunged (Destroyed VMs keep theirs, §2.3)."""
+        """Guest IPs held by any VM not yet expunged (Destroyed VMs keep theirs)."""
         used = set()
         for vm in self.store["vm"].values():
             if vm.removed:

@@ -1,7 +1,7 @@
 """Render internal records as API objects, with the field names of real responses.
 
-Field sets follow the reference (§2) and the recorded libcloud fixtures; fields that a
-real server omits when empty are omitted here too (§1.7: "if there is no value for a
+Field sets follow the server's response classes and the recorded libcloud fixtures; fields that a
+real server omits when empty are omitted here too (the server: "if there is no value for a
 response field, it will not appear").
 """
 

@@ -3,7 +3,7 @@
 Handlers are plain functions ``handler(ctx, params) -> dict`` registered with
 :func:`command`.  A sync handler returns the body under ``<command>response``; an async
 one calls :meth:`Ctx.submit` and returns ``{"jobid": ...}`` (plus ``"id"`` for
-create-style commands, reference §1.10).
+create-style commands).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Ctx:
     # -- list responses -----------------------------------------------------------------
     def listing(self, p: Params, items: list[dict[str, Any]], objname: str,
                 name_match: str = "exact", name_field: str = "name") -> dict[str, Any]:
-        """Apply ``name``/``keyword``/``tags[i]`` filters and paging (§1.11), render like the server."""
+        """Apply ``name``/``keyword``/``tags[i]`` filters and paging, render like the server."""
         name = p.str("name")
         if name is not None:
             if name_match == "substring":

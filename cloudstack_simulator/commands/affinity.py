@@ -1,4 +1,4 @@
-"""Affinity groups (reference §2.7)."""
+"""Affinity groups."""
 
 from __future__ import annotations
 

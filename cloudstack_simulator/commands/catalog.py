@@ -42,7 +42,7 @@ def list_os_types(ctx: Ctx, p: Params) -> dict[str, Any]:
     types = _by_id(ctx, p, "ostype", ctx.st.live("ostype"))
     desc = p.str("description")
     if desc is not None:
-        # The DAO matches description with LIKE %...% (fuzzy, §2.1): filter exactly client-side.
+        # The DAO matches description with LIKE %...% (fuzzy): filter exactly client-side.
         types = [t for t in types if desc.lower() in t.description.lower()]
     return ctx.listing(p, [views.ostype_view(ctx.st, t) for t in types], "ostype")
 
@@ -85,7 +85,7 @@ def list_hypervisor_capabilities(ctx: Ctx, p: Params) -> dict[str, Any]:
                      "maxdatavolumeslimit": zone.max_data_volumes, "maxguestslimit": 500,
                      "maxhostspercluster": 32, "securitygroupenabled": False, "storagemotionenabled": True,
                      "vmsnapshotenabled": True})
-    # The one camelCase list name of the API (reference §1.7).
+    # The one camelCase list name of the API.
     return ctx.listing(p, rows, "hypervisorCapabilities")
 
 

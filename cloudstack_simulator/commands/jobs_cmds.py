@@ -1,4 +1,4 @@
-"""``queryAsyncJobResult`` and ``listAsyncJobs`` (reference §1.10)."""
+"""``queryAsyncJobResult`` and ``listAsyncJobs``."""
 
 from __future__ import annotations
 

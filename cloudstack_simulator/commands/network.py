@@ -1,4 +1,4 @@
-"""Networks, NICs, public IPs, static NAT and load-balancer membership (reference §2.6)."""
+"""Networks, NICs, public IPs, static NAT and load-balancer membership."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""resizeVolume and changeOfferingForVolume (reference §2.5), after ``VolumeApiServiceImpl`` (4.19;
+"""resizeVolume and changeOfferingForVolume, after ``VolumeApiServiceImpl`` (4.19;
 before 4.17 resizeVolume's own offering rules, versions.RULES["resize_volume_417"]).
 
 Both are plain async commands: only parameter processing (missing/unknown ids) answers at once;

@@ -1,4 +1,4 @@
-"""Resource tags (reference §2.4): the CPI's metadata and ownership markers."""
+"""Resource tags: the CPI's metadata and ownership markers."""
 
 from __future__ import annotations
 

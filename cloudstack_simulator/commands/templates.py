@@ -1,4 +1,4 @@
-"""Templates (stemcells): registration by URL, direct upload parameters, listing (§2.1, §2.2)."""
+"""Templates (stemcells): registration by URL, direct upload parameters, listing."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..params import Params
 from ..state import State, now_str
 from . import Ctx, command
 
-UPLOAD_FORMATS = ("QCOW2", "OVA", "VHD")  # AbstractGetUploadParamsCmd allowedValues (§2.2)
+UPLOAD_FORMATS = ("QCOW2", "OVA", "VHD")  # AbstractGetUploadParamsCmd allowedValues
 IMAGE_FORMATS = ("QCOW2", "RAW", "VHD", "ISO", "OVA", "VHDX", "BAREMETAL", "VMDK", "VDI", "TAR", "DIR")
 COMPRESSED = ("", ".bz2", ".gz", ".zip")
 FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
@@ -32,7 +32,7 @@ def suffix_ok(fmt: str, name: str) -> bool:
 
 
 def upload_signature(key: bytes, metadata: str, url: str, expires: str) -> str:
-    """The SSVM's check: HMAC-SHA1 over ``metadata + url + expires`` with a pre-shared key (§2.2)."""
+    """The SSVM's check: HMAC-SHA1 over ``metadata + url + expires`` with a pre-shared key."""
     return base64.b64encode(hmac.new(key, (metadata + url + expires).encode(), hashlib.sha1).digest()).decode()
 
 
@@ -72,7 +72,7 @@ def _common_template_params(ctx: Ctx, p: Params, formats: tuple[str, ...]) -> di
     ostype = ctx.entity(p, "ostypeid", "ostype", required=True)
     return {"name": name, "displaytext": p.str("displaytext") or name, "format": fmt,
             "hypervisor": zones[0].hypervisor, "ostype_id": ostype.id,
-            "requireshvm": p.bool("requireshvm", True),  # defaults to true server-side (§2.2)
+            "requireshvm": p.bool("requireshvm", True),  # defaults to true server-side
             "bits": p.int("bits", 64), "ispublic": p.bool("ispublic"), "isfeatured": p.bool("isfeatured"),
             "isextractable": p.bool("isextractable"), "passwordenabled": p.bool("passwordenabled"),
             "sshkeyenabled": p.bool("sshkeyenabled"), "isdynamicallyscalable": p.bool("isdynamicallyscalable"),
@@ -128,7 +128,7 @@ def register_template(ctx: Ctx, p: Params) -> dict[str, Any]:
             raise invalid_uuid("zoneid", zid)
         zones.append(zone)
     limits.check(ctx.st, "template")  # RegisterTemplateCmd lets the ResourceAllocationException through: 535
-    # The server keeps one template row per zone under one id (§2.1); the simulator stores a
+    # The server keeps one template row per zone under one id; the simulator stores a
     # template per id, so a multi-zone registration lands in the first zone only.
     tpl = ctx.st.add("template", m.Template(str(uuid.uuid4()), zone_id=zones[0].id, created=now_str(), url=url,
                                             owned=True, **fields))

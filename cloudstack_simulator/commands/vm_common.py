@@ -1,4 +1,4 @@
-"""Helpers shared by the VM commands: user-data validation, VM lookup, (re)boot (reference §1.5, §2.3)."""
+"""Helpers shared by the VM commands: user-data validation, VM lookup, (re)boot."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from . import Ctx
 
 
 def validate_userdata(ctx: Ctx, raw: str) -> str:
-    """``UserDataManagerImpl.validateUserData`` (reference §1.5): GET < 4096 base64 chars,
+    """``UserDataManagerImpl.validateUserData``: GET < 4096 base64 chars,
     POST <= ``vm.userdata.max.length``; must decode; decoded length >= 1.  Returns the
     normalised (re-padded) base64 the server stores."""
     api = ctx.cfg["api"]

@@ -1,4 +1,4 @@
-"""deployVirtualMachine: networks and IPs, compute sizing, disks, affinity groups (reference §2.3)."""
+"""deployVirtualMachine: networks and IPs, compute sizing, disks, affinity groups."""
 
 from __future__ import annotations
 
@@ -209,7 +209,7 @@ def deploy(ctx: Ctx, p: Params) -> dict[str, Any]:
             vm.state = "Running"
             boot(ctx, vm)
         view = views.vm_view(st, vm)
-        vm.password = None  # only returned right after deploy (§2.3)
+        vm.password = None  # only returned right after deploy
         return {"virtualmachine": view}
 
     def on_fail(_err: ApiError) -> None:

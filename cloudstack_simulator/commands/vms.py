@@ -1,4 +1,4 @@
-"""Virtual machines after deploy: destroy/expunge/recover, power, update, listing (reference §2.3).
+"""Virtual machines after deploy: destroy/expunge/recover, power, update, listing.
 
 Deploy lives in ``vm_deploy``; helpers shared by both in ``vm_common``.
 """
@@ -196,5 +196,5 @@ def list_vms(ctx: Ctx, p: Params) -> dict[str, Any]:
             view["userdata"] = v.userdata
         rendered.append(view)
     # ListVMsCmd: "name - name of the virtual machine (a substring match is made against the
-    # parameter value, data for all matching VMs will be returned)" (reference §2).
+    # parameter value, data for all matching VMs will be returned)".
     return ctx.listing(p, rendered, "virtualmachine", name_match="substring")

@@ -1,4 +1,4 @@
-"""Volumes and snapshots (reference §2.5, device ids §3.2)."""
+"""Volumes and snapshots."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..state import now_str
 from . import Ctx, command
 from .tags import check_tag_values
 
-CDROM_DEVICE_ID = 3  # reserved on every hypervisor (§3.2)
+CDROM_DEVICE_ID = 3  # reserved on every hypervisor
 GB = 2**30
 
 
@@ -24,7 +24,7 @@ def _volume(ctx: Ctx, p: Params, name: str = "id", required: bool = True) -> m.V
 
 
 def next_device_id(ctx: Ctx, vm: m.VirtualMachine, zone: m.Zone, requested: int | None) -> int:
-    """``getDeviceId``: 1,2,4,... up to ``max_data_volumes + 1``; 3 is the CD-ROM (§3.2)."""
+    """``getDeviceId``: 1,2,4,... up to ``max_data_volumes + 1``; 3 is the CD-ROM."""
     max_device_id = zone.max_data_volumes + 1
     used = {v.deviceid for v in ctx.st.live("volume") if v.vm_id == vm.id}
     if requested is not None:
@@ -59,7 +59,7 @@ def attach(ctx: Ctx, vol: m.Volume, vm: m.VirtualMachine, requested: int | None)
                           f"({zone.max_data_volumes}) attached. Please specify another VM.")
     vol.deviceid = next_device_id(ctx, vm, zone, requested)
     vol.vm_id = vm.id
-    # An Allocated volume is created on primary storage at its first attach (§2.5).
+    # An Allocated volume is created on primary storage at its first attach.
     vol.state, vol.hypervisor, vol.storage = "Ready", zone.hypervisor, f"Primary-{zone.name}"
     vol.attached = now_str()
     # Bus, SCSI unit (lowest free, 7 is the controller) and, on a running VM, the hot-plug name.

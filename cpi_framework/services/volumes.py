@@ -1,8 +1,8 @@
 """CloudStack volumes as BOSH disks: resolve CIDs, create, attach, detach, delete.
 
 Shared by the disk methods and ``create_vm``/``delete_vm`` (ephemeral disks). Sizes are MiB
-on the BOSH side and GB on CloudStack's ``createVolume``/``resizeVolume`` (reference
-cloudstack-api §2.5); a volume's ``size`` read back is bytes. Every wait is bounded by a
+on the BOSH side and GB on CloudStack's ``createVolume``/``resizeVolume``
+(``VolumeApiServiceImpl``); a volume's ``size`` read back is bytes. Every wait is bounded by a
 ``cloudstack.timeouts`` entry: ``volume`` (create/resize/delete), ``attach_volume``,
 ``detach_volume``.
 """

@@ -28,7 +28,7 @@ def run(command: list[str], config: Path | None, stdin: bytes, env: dict[str, st
 
 
 def assert_schema(response: dict) -> None:
-    """The director's Membrane RESPONSE_SCHEMA (reference §1.3)."""
+    """The director's Membrane RESPONSE_SCHEMA."""
     assert set(response) == {"result", "error", "log"}
     assert isinstance(response["log"], str)
     error = response["error"]

@@ -44,7 +44,7 @@ PROFILE = settings.get_profile("reliability-heavy" if HEAVY else "reliability-fa
 
 
 def check_response(document: Any) -> dict[str, Any]:
-    """Membrane ``RESPONSE_SCHEMA`` plus our promises: known types, result XOR error (reference §1.3)."""
+    """Membrane ``RESPONSE_SCHEMA`` plus our promises: known types, result XOR error."""
     assert isinstance(document, dict), f"response is not an object: {document!r}"
     assert set(document) == {"result", "error", "log"}, f"response keys: {sorted(document)}"
     assert isinstance(document["log"], str), "log must be a string"
@@ -84,7 +84,7 @@ class ProcessResult:
 
 
 def director_env(tmpdir: str | None = None) -> dict[str, str]:
-    """Only PATH, HOME and TMPDIR, as the director's ``unsetenv_others`` spawn (reference §1.1)."""
+    """Only PATH, HOME and TMPDIR, as the director's ``unsetenv_others`` spawn."""
     return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root"),
             "TMPDIR": tmpdir or os.environ.get("TMPDIR", "/tmp")}
 

@@ -1,4 +1,4 @@
-"""Wire-level server rules: envelopes, errors, lists and paging, user-data limits, 429 (§1.5-§1.11)."""
+"""Wire-level server rules: envelopes, errors, lists and paging, user-data limits, 429."""
 
 from __future__ import annotations
 

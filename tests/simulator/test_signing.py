@@ -1,4 +1,4 @@
-"""Signature verification (reference §1.2) and signatureVersion=3 expiry (§1.4)."""
+"""Signature verification and signatureVersion=3 expiry."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_string_to_sign_encodes_tilde_like_java() -> None:
 
 
 def test_names_sorted_as_sent_java_order() -> None:
-    # 'K' (0x4B) < '_' (0x5F) < 'k' (0x6B): the server sorts names as received (§1.2).
+    # 'K' (0x4B) < '_' (0x5F) < 'k' (0x6B): the server sorts names as received.
     assert string_to_sign({"apiKey": "1", "api_x": "2"}).startswith("apikey=1&api_x=2")
     assert string_to_sign({"apikey": "1", "api_x": "2"}).startswith("api_x=2&apikey=1")
 

@@ -1,4 +1,4 @@
-"""Templates: direct upload endpoint (§2.2), URL registration, states and errors."""
+"""Templates: direct upload endpoint, URL registration, states and errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Virtual machine rules (reference §2.3): deploy, names, IPs, destroy/expunge, lifecycle."""
+"""Virtual machine rules: deploy, names, IPs, destroy/expunge, lifecycle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Volume and snapshot rules (reference §2.5) and device ids / guest naming (§3.2)."""
+"""Volume and snapshot rules and device ids / guest naming."""
 
 from __future__ import annotations
 
