@@ -128,11 +128,15 @@ def delete_stemcell(ctx: CallContext, stemcell_cid: str) -> None:
         ctx.log.info("Stemcell %s is light: template %s is not ours to delete", stemcell_cid, parsed.ref)
         return None
     found: dict[str, dict[str, Any]] = {}
-    primary = find_template(ctx, stemcell_cid)
-    if primary is not None:
-        found[primary["id"]] = primary
     if is_uuid(parsed.ref):
-        found.update((t["id"], t) for t in templates_tagged(ctx, parsed.ref))
+        # the tag query finds the CID's template and every per-zone copy in one request; the
+        # lookup by id is needed only when the CID's own template carries no tag (its tag job
+        # is off create_stemcell's critical path, so a killed call can leave it untagged)
+        found.update((str(t["id"]), t) for t in templates_tagged(ctx, parsed.ref))
+    if parsed.ref not in found:
+        primary = find_template(ctx, stemcell_cid)
+        if primary is not None:
+            found[str(primary["id"])] = primary
     if not found:
         ctx.log.info("Stemcell %s not found; nothing to delete", stemcell_cid)
         return None

@@ -281,6 +281,29 @@ def test_delete_twice_succeeds_and_removes_the_template(xen, cpi) -> None:
     assert sim.request_counts()["deleteTemplate"] == 1
 
 
+def test_delete_finds_a_tagged_stemcell_with_one_lookup(xen, cpi) -> None:
+    """The tag query finds the CID's template and its copies: no second lookup by id."""
+    sim, config, image = xen
+    cid = cpi("create_stemcell", str(image), stemcell_props("xen"), config=config).result
+    sim.reset_log()
+    assert cpi("delete_stemcell", cid, config=config).error is None
+    assert not templates(sim, id=cid)
+    counts = sim.request_counts()
+    assert (counts["listTemplates"], counts["deleteTemplate"]) == (1, 1), counts
+
+
+def test_delete_of_an_untagged_stemcell_falls_back_to_its_id(xen, cpi) -> None:
+    """A create_stemcell killed before its tag job ran leaves the template untagged: still deleted."""
+    from vm_support import api
+
+    sim, config, image = xen
+    cid = cpi("create_stemcell", str(image), stemcell_props("xen"), config=config).result
+    api(sim).call_async("deleteTags", {"resourcetype": "Template", "resourceids": cid})
+    assert "bosh-stemcell-cid" not in tags(templates(sim, id=cid)[0])
+    assert cpi("delete_stemcell", cid, config=config).error is None
+    assert not templates(sim, id=cid)
+
+
 def test_v3_tags_are_applied_beside_the_ownership_tags(xen, cpi) -> None:
     sim, config, image = xen
     env = {"tags": {"team": "platform", "cost-centre": 42, "bosh-role": "not-allowed"}}
