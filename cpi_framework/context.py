@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from cpi_framework.cloudstack import CloudStackClient
     from cpi_framework.config import Config
     from cpi_framework.logs import Redactor
-    from cpi_framework.plugin_host import PluginHost
+    from cpi_framework.plugin_system.host import PluginHost
 
 
 class CallContext:

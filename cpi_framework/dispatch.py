@@ -61,7 +61,7 @@ class Dispatcher:
     def _light_context(self, context: dict[str, Any], api_version: int, method: str) -> Any:
         from cpi_framework.config_light import read_hypervisor_name
         from cpi_framework.context import CallContext
-        from cpi_framework.plugin_host import PluginHost
+        from cpi_framework.plugin_system.host import PluginHost
 
         plugins = PluginHost(read_hypervisor_name(self.config_path), self.extra_plugins)  # type: ignore[arg-type]
         return CallContext(None, plugins, api_version=api_version, request=context, method=method,  # type: ignore[arg-type]
@@ -70,7 +70,7 @@ class Dispatcher:
     def _context(self, request: dict[str, Any], context: dict[str, Any], api_version: int, method: str) -> Any:
         from cpi_framework.context import CallContext
         from cpi_framework.deferred_regex import marshmallow_imported
-        from cpi_framework.plugin_host import PluginHost
+        from cpi_framework.plugin_system.host import PluginHost
 
         with marshmallow_imported():  # the config schema imports marshmallow: ~25 ms less, see there
             from cpi_framework.config import load_config

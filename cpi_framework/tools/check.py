@@ -218,7 +218,7 @@ class Checker:
 
     def check_plugin(self) -> bool:
         from cpi_framework.errors import PluginError
-        from cpi_framework.plugin_host import PluginHost
+        from cpi_framework.plugin_system.host import PluginHost
 
         assert self.ctx is not None
         name = self.ctx.config.cloudstack.hypervisor
@@ -604,8 +604,8 @@ def _tls_note(cs: Any) -> str:
 
 
 def _hypervisor_fix(kinds: list[str]) -> str:
-    from cpi_framework.manager import discover
-    from cpi_framework.plugin_host import PluginHost
+    from cpi_framework.plugin_system.host import PluginHost
+    from cpi_framework.plugin_system.manager import discover
 
     names = []
     for name in sorted(discover()):

@@ -114,7 +114,7 @@ def load_tool_config(path: str | None) -> Config:
     if not path:
         raise ToolError("missing --config PATH (the CPI config file)")
     from cpi_framework.config import load_config
-    from cpi_framework.plugin_host import PluginHost
+    from cpi_framework.plugin_system.host import PluginHost
 
     config = load_config(path)
     plugins = PluginHost(config.cloudstack.hypervisor)
@@ -148,7 +148,7 @@ def tool_context(config: Config | str, name: str, *, verbose: bool = False, dire
     :func:`~cpi_framework.services.tags.cpi_tags` and friends behave as in a real call.
     """
     from cpi_framework.context import CallContext
-    from cpi_framework.plugin_host import PluginHost
+    from cpi_framework.plugin_system.host import PluginHost
 
     if isinstance(config, str):
         config = load_tool_config(config)

@@ -126,7 +126,7 @@ class Demo:
 
     def make_image(self, directory: Path) -> Path:
         """A tiny stand-in for the stemcell's root image, in the plugin's format."""
-        from cpi_framework.plugin_host import PluginHost
+        from cpi_framework.plugin_system.host import PluginHost
 
         plugins = PluginHost(self.hypervisor)
         fmt = plugins.stemcell_formats[0] if plugins.stemcell_formats else "cloudstack-raw"

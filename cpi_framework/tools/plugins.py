@@ -13,7 +13,14 @@ import sys
 from dataclasses import dataclass, field
 
 from cpi_framework.errors import CpiFrameworkError, PluginError
-from cpi_framework.manager import LoadedPlugin, PluginEntry, build_manager, describe, discover, resolve_chain
+from cpi_framework.plugin_system.manager import (
+    LoadedPlugin,
+    PluginEntry,
+    build_manager,
+    describe,
+    discover,
+    resolve_chain,
+)
 from cpi_framework.tools.common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -17,8 +17,8 @@ from meta_dists import BROKEN_DIST, DUP_DIST, HOOKS_DIST
 
 from cpi_framework import hookspecs
 from cpi_framework.hookspecs import hookimpl
-from cpi_framework.manager import PluginEntry, discover
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
+from cpi_framework.plugin_system.manager import PluginEntry, discover
 from cpi_framework.testing import make_cpi_config
 from cpi_framework.types import HypervisorSpec
 

@@ -85,7 +85,7 @@ def test_pins_are_the_complete_dependency_closure(build_blobs, release_wheels) -
 
 
 def test_own_wheels_are_the_framework_and_every_shipped_plugin(release_wheels, build_blobs) -> None:
-    from cpi_framework.manager import SHIPPED_DISTRIBUTIONS
+    from cpi_framework.plugin_system.manager import SHIPPED_DISTRIBUTIONS
 
     built = {build_blobs.wheel_dist(p.name)[0] for p in release_wheels.own.glob("*.whl")}
     assert built == {"cpi-framework", *SHIPPED_DISTRIBUTIONS}

@@ -8,8 +8,8 @@ import pytest
 
 from cpi_framework import hookspecs
 from cpi_framework.errors import PluginError
-from cpi_framework.manager import ONLY_SHIPPED_ENV, PluginEntry, discover, resolve_chain
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
+from cpi_framework.plugin_system.manager import ONLY_SHIPPED_ENV, PluginEntry, discover, resolve_chain
 from cpi_framework.types import HypervisorSpec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -155,7 +155,7 @@ def test_the_cheap_entry_point_scan_finds_what_importlib_metadata_finds(fake_plu
     must list the same entry points, distributions and versions, shadowing included."""
     from importlib import metadata
 
-    from cpi_framework import entry_point_scan
+    from cpi_framework.plugin_system import entry_point_scan
 
     monkeypatch.syspath_prepend(str(DATA / "dupplugins"))
     expected = sorted((ep.name, ep.value, ep.dist.name, ep.dist.version) for ep in metadata.entry_points(group=group))
@@ -166,7 +166,7 @@ def test_the_cheap_entry_point_scan_finds_what_importlib_metadata_finds(fake_plu
 def test_the_cheap_entry_point_scan_falls_back_for_a_zip_on_sys_path(tmp_path, monkeypatch):
     import zipfile
 
-    from cpi_framework import entry_point_scan
+    from cpi_framework.plugin_system import entry_point_scan
 
     archive = tmp_path / "plugins.zip"
     with zipfile.ZipFile(archive, "w") as zf:

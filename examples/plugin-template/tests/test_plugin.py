@@ -8,8 +8,8 @@ import sys
 
 from conftest import PLUGIN_NAME
 
-from cpi_framework.manager import discover
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
+from cpi_framework.plugin_system.manager import discover
 
 
 def test_discovered_from_its_entry_point() -> None:

@@ -8,7 +8,7 @@ import pytest
 from cpi_framework_kvm import plugin
 
 from cpi_framework.config import CloudStackConfig, Config
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
 
 VOLUME_ID = "8c6ea3b2-6c1c-4d8e-9f0a-1b2c3d4e5f60"
 SERIAL = "8c6ea3b26c1c4d8e9f0a"

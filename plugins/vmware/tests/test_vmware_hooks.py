@@ -9,7 +9,7 @@ from cpi_framework_vmware import plugin
 from marshmallow import Schema, ValidationError
 
 from cpi_framework.config import CloudStackConfig, Config
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
 
 
 def make_config(**cloudstack: object) -> Config:

@@ -8,7 +8,7 @@ import pytest
 from cpi_framework_xen import plugin
 
 from cpi_framework.config import CloudStackConfig, Config
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
 from cpi_framework.types import TemplateParams
 
 

@@ -25,7 +25,7 @@ from cpi_framework.config import validate_config
 from cpi_framework.context import CallContext
 from cpi_framework.errors import CloudError, CpiError, DiskNotAttached, DiskNotFound, NotSupported
 from cpi_framework.methods import disks, snapshots
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
 from cpi_framework.services import volumes
 
 VOL = "6f1c2a9e-3b7d-4c55-9e21-0a8b7c6d5e4f"

@@ -12,7 +12,7 @@ from cpi_framework.config import validate_config
 from cpi_framework.context import CallContext
 from cpi_framework.errors import CloudError, CpiError
 from cpi_framework.methods import stemcells
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
 from cpi_framework.services import templates
 from cpi_framework.types import TemplateParams
 

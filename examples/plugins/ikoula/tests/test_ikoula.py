@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cpi_framework.config import CloudStackConfig, Config
-from cpi_framework.manager import discover
-from cpi_framework.plugin_host import PluginHost
+from cpi_framework.plugin_system.host import PluginHost
+from cpi_framework.plugin_system.manager import discover
 
 
 def make_config(**cloudstack: object) -> Config:

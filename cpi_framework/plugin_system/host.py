@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from cpi_framework.errors import BoshError, PluginError
-from cpi_framework.manager import (
+from cpi_framework.plugin_system.manager import (
     LoadedPlugin,
     PluginEntry,
     build_manager,

@@ -17,8 +17,9 @@ from typing import Any
 
 import pluggy
 
-from cpi_framework import entry_point_scan, hookspecs
+from cpi_framework import hookspecs
 from cpi_framework.errors import PluginError
+from cpi_framework.plugin_system import entry_point_scan
 from cpi_framework.types import HypervisorSpec
 
 DISABLED_ENV = "CPI_FRAMEWORK_DISABLED_PLUGINS"
