@@ -1,7 +1,7 @@
 """The CloudStack API client: sync calls, pagination, exact-name lookups, async jobs.
 
 Knows nothing of BOSH. Time is injected (``clock``/``sleep``) so every wait is testable without
-sleeping, and one ``requests.Session`` per client gives connection reuse.
+sleeping, and one persistent connection per client (:mod:`.connection`) is reused by every request.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import requests
-
+from .connection import Connection
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -43,7 +42,7 @@ class CloudStackClient:
         logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
+        connection: Connection | None = None,
         *,
         now: Callable[[], datetime] | None = None,
         jitter: Callable[[], float] | None = None,
@@ -51,14 +50,20 @@ class CloudStackClient:
         self.settings = settings
         self.logger = logger or logging.getLogger(__name__)
         self.clock = clock
-        self._own_session = session is None
-        self.session = session if session is not None else requests.Session()
+        self._own_connection = connection is None
+        self.connection = connection if connection is not None else Connection(
+            settings.endpoint,
+            verify=settings.verify,
+            proxies=settings.proxies,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        )
         self._stats = RequestStats()
         self.capabilities: dict[str, Any] | None = None
         """The ``listCapabilities`` answer of the key probe, when one was made (read by services.versions)."""
         self._transport = Transport(
             settings,
-            session=self.session,
+            connection=self.connection,
             logger=self.logger,
             clock=clock,
             sleep=sleep,
@@ -72,8 +77,8 @@ class CloudStackClient:
         return self._stats
 
     def close(self) -> None:
-        if self._own_session:
-            self.session.close()
+        if self._own_connection:
+            self.connection.close()
 
     def __enter__(self) -> CloudStackClient:
         return self

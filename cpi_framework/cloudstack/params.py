@@ -107,7 +107,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """Remove known secrets, signed-query parts and URL credentials from ``text``.
 
     Used on every transport/server text before it goes into an exception or a log line, because
-    requests' messages embed the full URL (``...?apikey=...&signature=...``) and proxies may echo it.
+    servers and proxies may echo the signed URL (``...?apikey=...&signature=...``) in their answers.
     """
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LENGTH:  # masking "s" would mangle every message

@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
+from .connection import (
+    ConnectFailed,
+    Connection,
+    ConnectionBroken,
+    ConnectTimedOut,
+    HttpFailure,
+    ProxyFailed,
+    ReadTimedOut,
+    TlsFailed,
+)
 from .errors import CloudStackError, ConnectTimeout, NotTLSError, ReadTimeout, Throttled, TLSError, TransportError
 from .params import is_read_only, redact_params, scrub
 from .responses import is_transient, parse_response
@@ -35,7 +42,6 @@ THROTTLE_MAX_DELAY = 30.0
 THROTTLE_JITTER = 0.5  # up to +50 %: a retry never comes earlier than the server asked
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 8.0
-_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
 
 
 def _public_endpoint(endpoint: str) -> str:
@@ -52,7 +58,7 @@ class Transport:
         self,
         settings: ClientSettings,
         *,
-        session: requests.Session,
+        connection: Connection,
         logger: logging.Logger,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -61,7 +67,8 @@ class Transport:
         jitter: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session
+        self.connection = connection
+        self._path = urlsplit(settings.endpoint).path or "/"
         self.logger = logger
         self.clock = clock
         self._sleep = sleep
@@ -70,7 +77,6 @@ class Transport:
         self._random: Callable[[], float] = jitter or random.random  # in [0, 1); tests pin it
         self.endpoint = _public_endpoint(settings.endpoint)
         self._secrets: tuple[str, ...] = (settings.api_key, settings.secret_key)
-        _install_urllib3_filter()
 
     def pause(self, seconds: float) -> None:
         """Sleep on purpose, and account for it."""
@@ -147,39 +153,33 @@ class Transport:
         if settings.debug:
             self.logger.debug("CloudStack %s %s %s", method, command, redact_params(params))
         headers = {"User-Agent": settings.user_agent, "Accept": "application/json"}
-        options: dict[str, Any] = {
-            "timeout": (settings.connect_timeout, settings.read_timeout),
-            "verify": settings.verify,
-            "allow_redirects": False,
-        }
-        if settings.proxies:
-            options["proxies"] = settings.proxies
         started = time.monotonic()
         failure: TransportError | None = None
         try:
             if use_post:
                 headers["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
-                response = self.session.post(settings.endpoint, data=body.encode("ascii"), headers=headers, **options)
+                response = self.connection.request(
+                    "POST", self._path, body=body.encode("ascii"), headers=headers, idempotent=read_only)
             else:
-                response = self.session.get(f"{settings.endpoint}?{body}", headers=headers, **options)
-            text = response.content.decode("utf-8", errors="replace")
-        except requests.exceptions.RequestException as exc:
+                response = self.connection.request("GET", f"{self._path}?{body}", headers=headers, idempotent=read_only)
+        except HttpFailure as exc:
             failure = self._transport_error(command, exc, secrets, read_only)
         if failure is not None:
-            # raised outside the handler: the requests exception (its text holds the signed URL)
-            # must not ride along as __context__ into tracebacks or error reporters
+            # raised outside the handler: the transport exception must not ride along as __context__
+            # into tracebacks or error reporters
             raise failure
+        text = response.text
         if settings.debug:
             self.logger.debug(
                 "CloudStack %s -> HTTP %d, %d bytes in %.3fs",
                 command,
-                response.status_code,
-                len(response.content),
+                response.status,
+                len(response.body),
                 time.monotonic() - started,
             )
         return parse_response(
             command,
-            status=response.status_code,
+            status=response.status,
             headers=response.headers,
             text=text,
             endpoint=self.endpoint,
@@ -189,35 +189,32 @@ class Transport:
     def _transport_error(
         self,
         command: str,
-        exc: requests.exceptions.RequestException,
+        exc: HttpFailure,
         secrets: tuple[str, ...],
         read_only: bool,
     ) -> TransportError:
-        """Map a requests exception to ours, with a scrubbed, short reason (no signed URL)."""
-        raw = scrub(str(exc), secrets)
-        match = _ERRNO.search(raw)
-        reason = match.group(0).strip() if match else raw[:300]
+        """Map a connection failure to ours, with a scrubbed, short reason (never the signed URL)."""
+        reason = scrub(exc.reason, secrets)
         where = self.endpoint
-        not_sent = any(m in raw for m in ("Failed to establish a new connection", "Failed to resolve"))
-        unknown = "" if read_only or not_sent else f"; {command} may or may not have taken effect"
+        unknown = "" if read_only or not exc.sent else f"; {command} may or may not have taken effect"
         s = self.settings
-        if isinstance(exc, requests.exceptions.SSLError):
-            return _tls_error(command, where, exc, raw)
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
+        if isinstance(exc, TlsFailed):
+            return _tls_error(command, where, exc, reason)
+        if isinstance(exc, ConnectTimedOut):
             return ConnectTimeout(
                 f"{command}: could not connect to {where} within {s.connect_timeout:g}s",
                 command=command,
                 endpoint=where,
             )
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        if isinstance(exc, ReadTimedOut):
             return ReadTimeout(
                 f"{command}: no answer from {where} within {s.read_timeout:g}s{unknown}",
                 command=command,
                 endpoint=where,
             )
-        if isinstance(exc, requests.exceptions.ProxyError):
+        if isinstance(exc, ProxyFailed):
             return TransportError(f"{command}: proxy error reaching {where}: {reason}", command=command, endpoint=where)
-        kind = "connection to" if isinstance(exc, requests.exceptions.ConnectionError) else "request to"
+        kind = "connection to" if isinstance(exc, (ConnectFailed, ConnectionBroken)) else "request to"
         return TransportError(f"{command}: {kind} {where} failed: {reason}{unknown}", command=command, endpoint=where)
 
 
@@ -230,26 +227,11 @@ _NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_L
 _BAD_CA = ("NO_CERTIFICATE_OR_CRL_FOUND", "PEM_LIB", "NO_START_LINE", "BAD_BASE64_DECODE")
 
 
-def ssl_cause(exc: BaseException) -> Any:
-    """The ``ssl.SSLError`` under requests' and urllib3's wrappers (args, ``reason``, chaining)."""
-    import ssl
-
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ssl.SSLError):
-            return item
-        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
-    return None
-
-
 def _tls_error(command: str, where: str, exc: BaseException, raw: str) -> TLSError:
     """Name the real cause in the operator's words, without the transport library's internals."""
     import ssl
+
+    from .tls import ssl_cause
 
     cause = ssl_cause(exc)
     reason = str(getattr(cause, "reason", "") or "").upper()
@@ -270,18 +252,3 @@ def _tls_error(command: str, where: str, exc: BaseException, raw: str) -> TLSErr
                         "PEM text (-----BEGIN CERTIFICATE-----…) of the CA that signed the server's certificate there",
                         command=command, endpoint=where)
     return TLSError(f"{command}: TLS handshake with {where} failed ({detail})", command=command, endpoint=where)
-
-
-class _SignedUrlFilter(logging.Filter):
-    """urllib3 logs each request line (``GET /client/api?...&apikey=..&signature=..``) at DEBUG."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def _install_urllib3_filter() -> None:
-    target = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _SignedUrlFilter) for f in target.filters):
-        target.addFilter(_SignedUrlFilter())

@@ -53,7 +53,7 @@ def tls_failure(exc: BaseException, url: str, cs: CloudStackConfig) -> tuple[str
     """``(what failed, how to fix it)`` for a TLS failure talking to the upload host at ``url``."""
     import ssl
 
-    from cpi_framework.cloudstack.transport import ssl_cause
+    from cpi_framework.cloudstack.tls import ssl_cause
 
     cause = ssl_cause(exc)
     where = host_of(url)

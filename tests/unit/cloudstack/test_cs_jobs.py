@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import requests
-from cs_fakes import Call, FakeApi, FakeTime
+from cs_fakes import DROP, Call, FakeApi, FakeTime
 
 from cpi_framework.cloudstack import (
     AsyncJob,
@@ -185,7 +184,7 @@ def test_throttled_poll_still_succeeds(api: FakeApi, client: CloudStackClient, f
 
 def test_poll_connection_error_is_retried(api: FakeApi, client: CloudStackClient) -> None:
     done = {"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 1, "jobresult": {"success": True}}}
-    api.on("queryAsyncJobResult", requests.exceptions.ConnectionError("reset"), done)
+    api.on("queryAsyncJobResult", DROP, done)
     assert client.wait(AsyncJob("j", "deleteVolume")) == {"success": True}
 
 
