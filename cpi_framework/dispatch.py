@@ -59,7 +59,7 @@ class Dispatcher:
         return reply
 
     def _light_context(self, context: dict[str, Any], api_version: int, method: str) -> Any:
-        from cpi_framework.config_light import read_hypervisor_name
+        from cpi_framework.config.light import read_hypervisor_name
         from cpi_framework.context import CallContext
         from cpi_framework.plugin_system.host import PluginHost
 
@@ -68,8 +68,8 @@ class Dispatcher:
                            logger=self.log.getChild(method), redactor=self.call_log.redactor)
 
     def _context(self, request: dict[str, Any], context: dict[str, Any], api_version: int, method: str) -> Any:
+        from cpi_framework.config.deferred_regex import marshmallow_imported
         from cpi_framework.context import CallContext
-        from cpi_framework.deferred_regex import marshmallow_imported
         from cpi_framework.plugin_system.host import PluginHost
 
         with marshmallow_imported():  # the config schema imports marshmallow: ~25 ms less, see there

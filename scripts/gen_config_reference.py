@@ -18,7 +18,7 @@ HEADER = """# Configuration reference
 
 The CPI reads one file, `--config PATH`, in JSON (YAML is accepted too). Its tree is the
 `cloudstack_cpi` release job's property tree: the job's `cpi.json.erb` dumps the properties,
-so every name below is also a job property. Generated from `cpi_framework/config.py` by
+so every name below is also a job property. Generated from `cpi_framework/config/schema.py` by
 `scripts/gen_config_reference.py`; do not edit by hand.
 
 * Unknown keys are errors that name the key and the file (typos never pass silently).

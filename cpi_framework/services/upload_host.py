@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from cpi_framework.config_model import CloudStackConfig
+    from cpi_framework.config.model import CloudStackConfig
     from cpi_framework.context import CallContext
 
 # OpenSSL X509_V_ERR_* codes (ssl.SSLCertVerificationError.verify_code)

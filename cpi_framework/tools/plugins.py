@@ -80,7 +80,7 @@ def _run(config_path: str | None, *, as_json: bool) -> int:
     _inherit_hypervisor_types(rows)
     active, problem, chain_names = None, None, []
     if config_path:
-        from cpi_framework.config_light import read_hypervisor_name
+        from cpi_framework.config.light import read_hypervisor_name
 
         active = read_hypervisor_name(config_path)
         try:

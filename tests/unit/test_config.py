@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cpi_framework.config import Config, deep_merge, load_config, property_table, validate_config
-from cpi_framework.config_light import read_hypervisor_name
+from cpi_framework.config.light import read_hypervisor_name
 from cpi_framework.errors import ConfigError
 
 BASE = {

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from cpi_framework.deferred_regex import DeferredPattern, _deferring_compile, marshmallow_imported
+from cpi_framework.config.deferred_regex import DeferredPattern, _deferring_compile, marshmallow_imported
 
 
 def test_only_case_insensitive_unicode_range_patterns_are_deferred() -> None:
@@ -20,7 +20,7 @@ def test_only_case_insensitive_unicode_range_patterns_are_deferred() -> None:
 def test_re_compile_is_restored_and_marshmallow_email_still_validates() -> None:
     code = (
         "import re, sys\n"
-        "from cpi_framework.deferred_regex import DeferredPattern, marshmallow_imported\n"
+        "from cpi_framework.config.deferred_regex import DeferredPattern, marshmallow_imported\n"
         "original = re.compile\n"
         "with marshmallow_imported():\n"
         "    from marshmallow import ValidationError, validate\n"

@@ -1,6 +1,6 @@
 """The loaded CPI config: frozen dataclasses the rest of the code reads.
 
-Built by the schemas in :mod:`cpi_framework.config_schema`; nothing outside config loading
+Built by the schemas in :mod:`cpi_framework.config.schema`; nothing outside config loading
 ever handles the raw dict.
 """
 

@@ -24,14 +24,14 @@ def read_hypervisor_name(path: str | Path) -> str:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", path=str(path)) from exc
     except UnicodeDecodeError:
-        from cpi_framework.config import read_config_file
+        from cpi_framework.config.loader import read_config_file
 
         read_config_file(Path(path))  # raises the full message
         raise
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError):
-        from cpi_framework.config import parse_config_text
+        from cpi_framework.config.loader import parse_config_text
 
         raw = parse_config_text(text, str(path))
     section = raw.get("cloudstack") if isinstance(raw, dict) else None

@@ -1,52 +1,22 @@
-"""The CPI config file: loading, validation and the property table.
+"""Reading, parsing and validating the CPI config file.
 
-The file's tree is the release job's property tree (``cpi.json.erb`` dumps the job
-properties), so the schemas (:mod:`cpi_framework.config_schema`) are also the job spec:
-:func:`property_table` lists every property with its default and description, and the
-release test checks the spec against it. The property names of the Java CloudStack CPI
-(bosh-cloudstack-cpi-core) are kept; keys of its WebDAV daemon are not accepted. Unknown keys
-fail naming the key and the file.
+The property names of the Java CloudStack CPI (bosh-cloudstack-cpi-core) are kept; keys of its
+WebDAV daemon are not accepted. Unknown keys fail naming the key and the file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, missing
+from marshmallow import Schema, ValidationError, fields
 
-from cpi_framework.config_model import (
-    AgentConfig,
-    BlobstoreConfig,
-    CloudStackConfig,
-    Config,
-    CpiConfig,
-    RegistryConfig,
-    Timeouts,
-)
-from cpi_framework.config_schema import ConfigSchema
+from cpi_framework.config.model import Config
+from cpi_framework.config.schema import ConfigSchema
 from cpi_framework.errors import ConfigError
-
-__all__ = [
-    "AgentConfig",
-    "BlobstoreConfig",
-    "CloudStackConfig",
-    "Config",
-    "ConfigSchema",
-    "CpiConfig",
-    "Property",
-    "RegistryConfig",
-    "Timeouts",
-    "deep_merge",
-    "flatten_errors",
-    "load_config",
-    "parse_config_text",
-    "property_table",
-    "validate_config",
-]
 
 
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
@@ -182,39 +152,3 @@ def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, A
         else:
             merged[key] = value
     return merged
-
-
-@dataclass(frozen=True)
-class Property:
-    """One job property: dotted name, default (``REQUIRED`` when required), description, secrecy."""
-
-    name: str
-    default: Any
-    description: str
-    secret: bool
-    required: bool
-
-
-def property_table() -> list[Property]:
-    """Every config property in schema order: the single source for the job spec and the docs."""
-    return list(_walk(ConfigSchema(), ""))
-
-
-def _walk(schema: Schema, prefix: str) -> Iterator[Property]:
-    for name, fld in schema.fields.items():
-        dotted = f"{prefix}{name}"
-        if isinstance(fld, fields.Nested):
-            yield from _walk(fld.schema, dotted + ".")
-            continue
-        default = fld.load_default
-        if callable(default):
-            default = default()
-        if default is missing:
-            default = None
-        yield Property(
-            name=dotted,
-            default=None if fld.required else default,
-            description=fld.metadata.get("description", ""),
-            secret=bool(fld.metadata.get("secret")),
-            required=bool(fld.required),
-        )

@@ -1,7 +1,7 @@
 """marshmallow schemas of the config file; each field's metadata is the job spec's description.
 
 ``unknown = RAISE`` everywhere so a typo in a manifest fails naming the key; ``post_load``
-hooks build the frozen dataclasses of :mod:`cpi_framework.config_model`.
+hooks build the frozen dataclasses of :mod:`cpi_framework.config.model`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from cpi_framework.config_model import (
+from cpi_framework.config.model import (
     AgentConfig,
     BlobstoreConfig,
     CloudStackConfig,
