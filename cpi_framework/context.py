@@ -1,7 +1,7 @@
 """What one CPI call works with: config, the active plugins, the CloudStack client, the request context.
 
 The client is built on first use, so methods that never touch the cloud (``info``) never
-import ``requests`` or open a connection.
+import the HTTP layer or open a connection.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class CallContext:
         return CloudStackClient(settings, logger=self.log.getChild("cloudstack"))
 
     def temp_file(self, content: str, suffix: str) -> str:
-        """Write ``content`` to a private temporary file (a CA bundle for ``requests``), removed by :meth:`close`."""
+        """Write ``content`` to a private temporary file (a CA bundle for the HTTP layer), removed by :meth:`close`."""
         import tempfile  # only a ca_cert needs it; importing it costs every call ~5 ms
 
         handle, path = tempfile.mkstemp(prefix="cpi-", suffix=suffix)

@@ -1,7 +1,7 @@
 """The method table: every CPI method name → the function that implements it.
 
 Functions are referenced by ``module:function`` and imported only when called, so a call
-pays only for the code it runs (``info`` never imports the VM code or ``requests``).
+pays only for the code it runs (``info`` never imports the VM code or the HTTP layer).
 Each function takes a :class:`~cpi_framework.context.CallContext` first, then the RPC
 arguments positionally; their annotations are the argument checks (``rpc.bind_arguments``).
 """

@@ -83,47 +83,54 @@ def _auth(ctx: CallContext) -> tuple[str, str] | None:
 
 
 def _request(ctx: CallContext, method: str, vm_cid: str, body: str | None = None) -> Any:
-    import requests
+    from cpi_framework.cloudstack.connection import Connection, HttpFailure, basic_auth
 
     endpoint = str(ctx.config.cpi.registry.endpoint)
     parts = urlsplit(endpoint)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    url = f"{base}/instances/{quote(vm_cid, safe='')}/settings"
+    base = urlunsplit((parts.scheme, netloc, "", "", ""))
+    target = f"{parts.path.rstrip('/')}/instances/{quote(vm_cid, safe='')}/settings"
     where = f"registry {safe_endpoint(endpoint)}: {method} /instances/{vm_cid}/settings"
+    headers = {"Content-Type": "application/json"} if body else {}
+    auth = _auth(ctx)
+    if auth is not None:
+        headers["Authorization"] = basic_auth(*auth)
+    failure: str | None = None
     try:
-        response = requests.request(method, url, data=body, auth=_auth(ctx), timeout=TIMEOUT,
-                                    headers={"Content-Type": "application/json"} if body else None)
-    except requests.RequestException as exc:
-        raise CloudError(f"{where} failed: {type(exc).__name__}") from None
+        with Connection(base, connect_timeout=TIMEOUT[0], read_timeout=TIMEOUT[1]) as connection:
+            response = connection.request(method, target, body=body.encode() if body else None, headers=headers)
+    except HttpFailure as exc:
+        failure = f"{where} failed: {type(exc).__name__}"
+    if failure is not None:
+        raise CloudError(failure)
     return where, response
 
 
 def read_settings(ctx: CallContext, vm_cid: str) -> dict[str, Any] | None:
     where, response = _request(ctx, "GET", vm_cid)
-    if response.status_code == 404:
+    if response.status == 404:
         return None
-    if response.status_code != 200:
-        raise CloudError(f"{where} failed: HTTP {response.status_code}")
+    if response.status != 200:
+        raise CloudError(f"{where} failed: HTTP {response.status}")
     try:
-        return json.loads(response.json()["settings"])
+        return json.loads(json.loads(response.text)["settings"])
     except (ValueError, KeyError, TypeError):
         raise CloudError(f"{where}: the answer holds no settings document") from None
 
 
 def write_settings(ctx: CallContext, vm_cid: str, settings: dict[str, Any]) -> None:
     where, response = _request(ctx, "PUT", vm_cid, json.dumps(settings))
-    if response.status_code not in (200, 201, 204):
-        raise CloudError(f"{where} failed: HTTP {response.status_code}")
+    if response.status not in (200, 201, 204):
+        raise CloudError(f"{where} failed: HTTP {response.status}")
     ctx.log.info("wrote agent settings of VM %s to the registry", vm_cid)
 
 
 def delete_settings(ctx: CallContext, vm_cid: str) -> None:
     where, response = _request(ctx, "DELETE", vm_cid)
-    if response.status_code not in (200, 202, 204, 404):
-        raise CloudError(f"{where} failed: HTTP {response.status_code}")
+    if response.status not in (200, 202, 204, 404):
+        raise CloudError(f"{where} failed: HTTP {response.status}")
 
 
 def update_persistent_disk(ctx: CallContext, vm_cid: str, disk_cid: str, hint: Any | None) -> None:

@@ -3,8 +3,9 @@
 CloudStack's upload server (``HttpUploadServerHandler`` on the SSVM) needs a real
 ``Content-Length`` — chunked transfer encoding is refused — and the image can be many GB, so
 the body is a :class:`MultipartFile`: an iterable of 1 MiB chunks (preamble, file, epilogue)
-whose ``len()`` is computed up front from the file size. ``requests`` then sends exactly that
-length with ``Content-Length`` and never buffers the file: memory stays flat in the image size.
+whose ``len()`` is computed up front from the file size. The CPI's own HTTP layer
+(:mod:`cpi_framework.cloudstack.connection`, ``http.client``) then sends exactly that length with
+``Content-Length``, chunk by chunk, never buffering the file: memory stays flat in the image size.
 
 The bytes come from an :class:`ImageSource`: the stemcell's ``image`` file itself, or - when
 the plugin names a ``TemplateParams.image_member`` (OpenStack stemcells pack ``root.img`` in a
@@ -22,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from cpi_framework.errors import CloudError
 
@@ -42,8 +43,9 @@ _CONTENT_TYPES = {".bz2": "application/x-bzip2", ".gz": "application/gzip", ".zi
 class UploadFailed(Exception):
     """The upload server refused the file or the connection broke; ``status`` is None for the latter.
 
-    ``transport`` is the ``requests`` exception when the request itself failed (TLS, connection),
-    for the caller to explain in its own settings' terms (:mod:`.upload_host`).
+    ``transport`` is the connection's :class:`~cpi_framework.cloudstack.connection.HttpFailure` when
+    the request itself failed (TLS, connection), for the caller to explain in its own settings'
+    terms (:mod:`.upload_host`).
     """
 
     def __init__(self, message: str, status: int | None = None, transport: BaseException | None = None) -> None:
@@ -337,7 +339,6 @@ def stream_upload(
     timeout: tuple[float, float] = (10.0, 300.0),
     progress: ProgressCallback | None = None,
     chunk_size: int = CHUNK_SIZE,
-    session: Any = None,
 ) -> UploadResult:
     """POST ``path`` (a file name or an :class:`ImageSource`) as one multipart file part to ``url``;
     return bytes sent and seconds taken.
@@ -346,7 +347,9 @@ def stream_upload(
     spelled exactly so). Raises :class:`UploadFailed` on a non-2xx answer or a broken
     connection; the message holds the server's text but never the headers.
     """
-    import requests
+    from urllib.parse import urlsplit
+
+    from cpi_framework.cloudstack.connection import Connection, HttpFailure, TlsFailed
 
     source = path if isinstance(path, ImageSource) else image_source(path)
     default_name = os.path.basename(source.member or source.path)
@@ -354,31 +357,28 @@ def stream_upload(
                          content_type=content_type, chunk_size=chunk_size, progress=progress)
     request_headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
     request_headers.update(headers or {})
-    own_session = session is None
-    session = session or requests.Session()
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     started = time.monotonic()
+    failure: UploadFailed | None = None
     try:
-        response = session.post(url, data=body, headers=request_headers, verify=verify,
-                                proxies=dict(proxies) if proxies else None, timeout=timeout,
-                                allow_redirects=False)
-    except UploadFailed:
-        raise
-    except requests.exceptions.SSLError as exc:
-        raise UploadFailed(f"the TLS handshake with the upload server {_host(url)} failed",
-                           transport=exc) from None
-    except requests.RequestException as exc:
-        raise UploadFailed(f"upload to {_host(url)} broke after {body.sent} of {body.size} bytes: "
-                           f"{type(exc).__name__}: {_first_line(exc)}", transport=exc) from None
-    finally:
-        if own_session:
-            session.close()
+        with Connection(url, verify=verify, proxies=proxies, connect_timeout=timeout[0],
+                        read_timeout=timeout[1]) as connection:
+            response = connection.request("POST", target, body=body, headers=request_headers)
+    except TlsFailed as exc:
+        failure = UploadFailed(f"the TLS handshake with the upload server {_host(url)} failed", transport=exc)
+    except HttpFailure as exc:
+        failure = UploadFailed(f"upload to {_host(url)} broke after {body.sent} of {body.size} bytes: "
+                               f"{type(exc).__name__}: {_first_line(exc)}", transport=exc)
+    if failure is not None:
+        raise failure
     seconds = time.monotonic() - started
     text = response.text.strip()
-    if not 200 <= response.status_code < 300:
-        raise UploadFailed(f"upload server {_host(url)} answered HTTP {response.status_code}: "
-                           f"{text[:500] or response.reason}", status=response.status_code)
+    if not 200 <= response.status < 300:
+        raise UploadFailed(f"upload server {_host(url)} answered HTTP {response.status}: "
+                           f"{text[:500] or response.reason}", status=response.status)
     return UploadResult(bytes_sent=body.sent, body_bytes=len(body), seconds=seconds,
-                        status=response.status_code, text=text[:500])
+                        status=response.status, text=text[:500])
 
 
 def _host(url: str) -> str:

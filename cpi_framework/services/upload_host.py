@@ -99,29 +99,15 @@ def unreachable(url: str, reason: str) -> tuple[str, str]:
 
 
 def describe(url: str, exc: BaseException, cs: CloudStackConfig) -> tuple[str, str] | None:
-    """``tls_failure``/``unreachable`` for a ``requests`` exception, None for other failures."""
-    import requests
+    """``tls_failure``/``unreachable`` for a connection failure (:mod:`cpi_framework.cloudstack.connection`),
+    None for other failures."""
+    from cpi_framework.cloudstack.connection import ConnectFailed, TlsFailed
 
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, TlsFailed):
         return tls_failure(exc, url, cs)
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)) or (
-            isinstance(exc, requests.exceptions.ConnectionError) and _not_connected(exc)):
-        return unreachable(url, _short(exc))
+    if isinstance(exc, ConnectFailed):  # refused, unresolvable, timed out, or the proxy failed: never connected
+        return unreachable(url, exc.reason)
     return None
-
-
-def _not_connected(exc: BaseException) -> bool:
-    text = str(exc)
-    return any(m in text for m in ("Failed to establish a new connection", "Failed to resolve",
-                                   "Name or service not known", "Connection refused"))
-
-
-def _short(exc: BaseException) -> str:
-    import re
-
-    text = str(exc)
-    match = re.search(r"\[Errno -?\d+\][^'\")]*|Failed to resolve[^'\")]*|timed out", text)
-    return (match.group(0) if match else type(exc).__name__).strip()
 
 
 def probe(url: str, cs: CloudStackConfig, verify: bool | str, proxies: Any = None,
@@ -132,15 +118,18 @@ def probe(url: str, cs: CloudStackConfig, verify: bool | str, proxies: Any = Non
     proves reachability and TLS. Returns ``(status, message, fix)`` with status ``pass``,
     ``warn`` (plain HTTP) or ``fail``.
     """
-    import requests
+    from cpi_framework.cloudstack.connection import Connection, HttpFailure
 
     where = host_of(url)
+    failure: tuple[str, str] | None = None
     try:
-        requests.get(where + "/", verify=verify, proxies=proxies, timeout=timeout, allow_redirects=False,
-                     headers={"Connection": "close"})
-    except requests.RequestException as exc:
-        what, fix = describe(url, exc, cs) or (f"the upload host {where} failed: {_short(exc)}", _PROBE_HINT)
-        return "fail", what, fix
+        with Connection(where, verify=verify, proxies=proxies, connect_timeout=timeout,
+                        read_timeout=timeout) as connection:
+            connection.request("GET", "/", headers={"Connection": "close"})
+    except HttpFailure as exc:
+        failure = describe(url, exc, cs) or (f"the upload host {where} failed: {exc.reason}", _PROBE_HINT)
+    if failure is not None:
+        return "fail", *failure
     if url.startswith("http://"):
         return ("warn", f"the upload host {where} takes stemcell images over plain HTTP, unencrypted",
                 "ask the cloud admin to set use.https.to.upload=true (then set cloudstack.upload_ca_cert if needed)")

@@ -125,6 +125,68 @@ def test_connection_failure_names_the_host_but_no_secret(tmp_path: Path) -> None
     assert "very-secret-signature" not in str(info.value) and info.value.status is None
 
 
+class _EarlyRefusal(http.server.BaseHTTPRequestHandler):
+    """Refuses after reading only the headers, as the SSVM does for an oversized file, and closes."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+
+    def do_POST(self) -> None:  # noqa: N802
+        answer = b"Maximum file upload size exceeded. Maximum allowed size is 50 GB"
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(answer)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(answer)
+        self.close_connection = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_early_refusal_is_reported_with_the_servers_text(tmp_path: Path) -> None:
+    """The server answers before reading the body and closes: its text, not a broken pipe, is the error."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EarlyRefusal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    image = tmp_path / "image"
+    image.write_bytes(b"x" * (32 << 20))  # far more than the socket buffers hold
+    try:
+        with pytest.raises(UploadFailed, match="HTTP 400: Maximum file upload size exceeded") as info:
+            stream_upload(f"http://127.0.0.1:{server.server_address[1]}/upload/x", str(image), timeout=(5, 5))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.value.status == 400
+
+
+def test_upload_over_tls_verified_with_a_ca_file(tmp_path: Path) -> None:
+    import ssl
+
+    from cloudstack_simulator.tls import make_test_ca
+
+    ca, cert, key = make_test_ca(tmp_path / "pki")
+    handler = type("Handler", (_Recorder,), {"seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    image = tmp_path / "image"
+    image.write_bytes(b"y" * 3_000_000)
+    url = f"https://127.0.0.1:{server.server_address[1]}/upload/x"
+    try:
+        result = stream_upload(url, str(image), verify=str(ca), timeout=(5, 5))
+        with pytest.raises(UploadFailed, match="TLS handshake with the upload server") as info:
+            stream_upload(url, str(image), timeout=(5, 5))  # certifi's bundle does not know the test CA
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.bytes_sent == 3_000_000 and len(handler.seen) == 1
+    assert info.value.transport is not None and info.value.status is None
+
+
 def test_progress_log_every_ten_percent_or_thirty_seconds(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
     logger = logging.getLogger("cpi.test-progress")
