@@ -17,9 +17,10 @@ process (start-up, its CloudStack requests, the upload, readiness, exit) against
 ``curl wall / create_stemcell wall``, target >= 0.8, beside the requests ``create_stemcell``
 made and their minimum (docs/performance.md, *create_stemcell*). Without ``curl`` the row says so.
 
-``create_stemcell`` runs from a release-style install (``release_install``: compiled, the release's
-wrapper) except in ``--smoke`` runs. Peak RSS is the CPI process's own VmHWM (``common.HWM_HOOK``)
-for a small image and for 1 GiB and 4 GiB sparse images (4 GiB in the full run only). Target:
+``create_stemcell`` runs as every benchmark's CPI does (``common.call_cpi``): from the release-style
+install ``main`` sets up (``common.RELEASE_LIB``: compiled, the release's wrapper) except in
+``--smoke`` runs. Peak RSS is the CPI process's own VmHWM (``common.HWM_HOOK``) for a small image
+and for 1 GiB and 4 GiB sparse images (4 GiB in the full run only). Target:
 >= 0.8x the plain rate; RSS < 100 MiB and flat in the image size.
 """
 
@@ -31,15 +32,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import release_install
 from common import (
-    HWM_HOOK,
-    CpiCall,
     GiB,
     MiB,
     Result,
     call_cpi,
-    cpi_request,
     main,
     median,
     must,
@@ -71,11 +68,8 @@ PLAIN_POST = Path(__file__).resolve().parent / "plain_post.py"
 class Uploads:
     """One simulator, one image; each method returns the server-side seconds of one upload."""
 
-    def __init__(self, sim: Any, tmp: Path, release: Path | None = None) -> None:
+    def __init__(self, sim: Any, tmp: Path) -> None:
         self.sim = sim
-        self.release = release
-        """A release-style install (``release_install``) to run ``create_stemcell`` from: compiled,
-        no editable finders, the release's wrapper; None: this checkout's venv (smoke runs)."""
         self.config = make_cpi_config(sim, "xen", tmp)
         self.client = CloudStackClient(ClientSettings(endpoint=sim.endpoint, api_key=sim.api_key,
                                                       secret_key=sim.secret_key, job_timeout=30))
@@ -123,26 +117,12 @@ class Uploads:
 
     def cpi(self, image: Path) -> dict[str, Any]:
         mark = len(self.sim.request_log())
-        call = self._create_stemcell(image)
+        call = call_cpi(self.config, "create_stemcell", str(image), STEMCELL_PROPS, sim=self.sim, timeout=900)
         cid = must(call)
         seconds = self._upload_entry(mark)["elapsed"]
         must(call_cpi(self.config, "delete_stemcell", cid, sim=self.sim))
         return {"seconds": seconds, "rss": call.measured.maxrss, "wall": call.measured.wall,
                 "cpu": call.measured.cpu, "requests": call.commands}
-
-    def _create_stemcell(self, image: Path) -> CpiCall:
-        if self.release is None:
-            return call_cpi(self.config, "create_stemcell", str(image), STEMCELL_PROPS, sim=self.sim, timeout=900)
-        mark = len(self.sim.request_log())
-        args = [release_install.interpreter(), "-I", "-S", "-c", HWM_HOOK + release_install.WRAPPER_CODE,
-                str(self.release), "--config", str(self.config)]
-        measured = run_measured(args, cpi_request("create_stemcell", [str(image), STEMCELL_PROPS]), timeout=900)
-        try:
-            document = json.loads(measured.stdout)
-        except ValueError:
-            document = {"error": {"message": f"stdout is not JSON: {measured.stdout[:300]!r} {measured.stderr[-500:]}"}}
-        return CpiCall("create_stemcell", measured, document.get("result"), document.get("error"),
-                       self.sim.request_log()[mark:])
 
 
 CURL = shutil.which("curl")
@@ -155,9 +135,8 @@ def run(level: str) -> Result:
     cpi: list[dict[str, Any]] = []
     curl: list[dict[str, Any]] = []
     rss: dict[int, int] = {}
-    release = None if level == "smoke" else release_install.ensure_install()
     with scratch_dir() as tmp, Simulator() as sim:
-        uploads = Uploads(sim, Path(tmp), release)
+        uploads = Uploads(sim, Path(tmp))
         image = sparse_image(Path(tmp), size)
         uploads.plain(image)  # warm-up: the first pass over a fresh image is several times slower for anyone
         clients = [(uploads.cpi, cpi), (uploads.plain, plain)] + ([(uploads.curl, curl)] if CURL else [])
