@@ -49,7 +49,7 @@ TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")
 
 @dataclass(frozen=True)
 class Target:
-    """A platform the vendored wheels must cover (binary wheels: PyYAML, charset-normalizer)."""
+    """A platform the vendored wheels must cover (binary wheels: PyYAML)."""
 
     platform: str
     python_version: str
