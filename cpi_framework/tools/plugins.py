@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from cpi_framework.errors import CpiFrameworkError, PluginError
+from cpi_framework.errors import ConfigError, CpiFrameworkError, PluginError
 from cpi_framework.plugin_system.manager import (
     LoadedPlugin,
     PluginEntry,
@@ -35,8 +35,9 @@ from cpi_framework.tools.common import (
 EPILOG = """\
 The active plugin is the one the config's cloudstack.hypervisor names (default: xen), plus
 the plugins it extends. Exit status: 0 when every plugin loads (and the active one resolves),
-1 when a plugin fails to load or the config names an unknown plugin, 2 on a usage error or
-when two distributions claim one plugin name.
+1 when a plugin fails to load or the config names an unknown plugin, 2 on a usage error, an
+invalid config (the whole file is validated, as the CPI would) or when two distributions claim
+one plugin name.
 """
 
 
@@ -80,9 +81,7 @@ def _run(config_path: str | None, *, as_json: bool) -> int:
     _inherit_hypervisor_types(rows)
     active, problem, chain_names = None, None, []
     if config_path:
-        from cpi_framework.config.light import read_hypervisor_name
-
-        active = read_hypervisor_name(config_path)
+        active = _active_plugin(config_path, as_json=as_json)
         try:
             chain = resolve_chain(active, installed)
         except PluginError as exc:
@@ -104,6 +103,19 @@ def _run(config_path: str | None, *, as_json: bool) -> int:
     else:
         _print_text(list(rows.values()), config_path, active, problem)
     return EXIT_FAILED if problem or failed else EXIT_OK
+
+
+def _active_plugin(config_path: str, *, as_json: bool) -> str:
+    """The ``cloudstack.hypervisor`` of a config the CPI would accept: the whole file is validated, as
+    the other tools do, so a misspelled key anywhere fails here (exit 2, "did you mean") and not at deploy."""
+    from cpi_framework.config import load_config
+
+    try:
+        return load_config(config_path).cloudstack.hypervisor
+    except ConfigError as exc:
+        if as_json:
+            print_json({"config": config_path, "active": None, "active_chain": [], "error": str(exc), "plugins": []})
+        raise
 
 
 def _row(entry: PluginEntry) -> PluginRow:

@@ -92,3 +92,15 @@ def test_a_plugin_that_does_not_load_is_shown_and_fails_the_listing(with_dists: 
 def test_unreadable_config_is_a_usage_error(tmp_path: Path) -> None:
     proc = plugins("--config", str(tmp_path / "missing.json"))
     assert proc.returncode == 2 and "cannot read config file" in proc.stderr
+
+
+def test_the_whole_config_is_validated_with_a_suggestion(tmp_path: Path) -> None:
+    """Not only cloudstack.hypervisor: a misspelled key anywhere fails as every other tool fails it."""
+    path = Path(config_file(tmp_path, "xen"))
+    path.write_text(json.dumps({**json.loads(path.read_text()), "cpi": {"agent": {"mbuss": "nats://n:4222"}}}))
+    proc = plugins("--config", str(path))
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert f"invalid config file {path}: cpi.agent.mbuss: unknown key (did you mean 'cpi.agent.mbus'?)" in proc.stderr
+    as_json = plugins("--config", str(path), "--json")
+    assert as_json.returncode == 2 and "did you mean 'cpi.agent.mbus'" in json.loads(as_json.stdout)["error"]
