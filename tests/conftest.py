@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from upload_host_support import ssvm_pki  # noqa: F401 - a fixture for tests/integration and tests/tools
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -12,28 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from test_stemcells import make_image, stemcell_props, templates
+from upload_host_support import SSVM, ssvm_simulator
 
 from cloudstack_simulator import Simulator
-from cloudstack_simulator.tls import make_test_ca
 from cpi_framework.testing import cpi_config_dict, run_cpi
-
-SSVM = "127.0.0.2"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Path]]:
-    """``(ca, cert, key)``: the API's, the SSVM's (for its IP), and one naming a domain instead."""
-    return {"api": make_test_ca(tmp_path_factory.mktemp("api")),
-            "ssvm": make_test_ca(tmp_path_factory.mktemp("ssvm"), host=SSVM),
-            "domain": make_test_ca(tmp_path_factory.mktemp("domain"), host="*.ssvm.example")}
-
-
-def _simulator(pki: dict[str, Any], upload: str = "ssvm", **templates_cfg: Any) -> Simulator:
-    api, ssvm = pki["api"], pki[upload]
-    return Simulator({"templates": {"upload_host": SSVM, **templates_cfg}}, tls=(api[1], api[2]),
-                     upload_tls=(ssvm[1], ssvm[2]))
 
 
 def _config(sim: Simulator, pki: dict[str, Any], tmp_path: Path, **cloudstack: Any) -> Path:
@@ -51,9 +34,9 @@ def _ours(sim: Simulator) -> list[dict[str, Any]]:
     return [t for t in templates(sim) if t["name"].startswith("bosh-cloudstack-xen")]
 
 
-def test_upload_verified_with_upload_ca_cert(pki, tmp_path: Path) -> None:
-    with _simulator(pki) as sim:
-        config = _config(sim, pki, tmp_path, upload_ca_cert=pki["ssvm"][0].read_text())
+def test_upload_verified_with_upload_ca_cert(ssvm_pki, tmp_path: Path) -> None:
+    with ssvm_simulator(ssvm_pki) as sim:
+        config = _config(sim, ssvm_pki, tmp_path, upload_ca_cert=ssvm_pki["ssvm"][0].read_text())
         reply = _create(sim, config, tmp_path)
         assert reply.error is None, reply.error
         (template,) = _ours(sim)
@@ -62,9 +45,9 @@ def test_upload_verified_with_upload_ca_cert(pki, tmp_path: Path) -> None:
         assert [e["status"] for e in upload] == [200]
 
 
-def test_ssvm_of_another_ca_fails_naming_upload_ca_cert_and_cleans_up(pki, tmp_path: Path) -> None:
-    with _simulator(pki) as sim:
-        reply = _create(sim, _config(sim, pki, tmp_path), tmp_path)
+def test_ssvm_of_another_ca_fails_naming_upload_ca_cert_and_cleans_up(ssvm_pki, tmp_path: Path) -> None:
+    with ssvm_simulator(ssvm_pki) as sim:
+        reply = _create(sim, _config(sim, ssvm_pki, tmp_path), tmp_path)
         assert reply.error["type"] == "Bosh::Clouds::CloudError"
         message = reply.error["message"]
         assert f"upload host https://{SSVM}:" in message and "not trusted by cloudstack.ca_cert" in message
@@ -73,18 +56,18 @@ def test_ssvm_of_another_ca_fails_naming_upload_ca_cert_and_cleans_up(pki, tmp_p
         assert not [e for e in sim.request_log() if e["command"] == "upload"]  # nothing was sent unverified
 
 
-def test_certificate_for_another_name_points_at_secstorage_ssl_cert_domain(pki, tmp_path: Path) -> None:
-    with _simulator(pki, upload="domain") as sim:
-        config = _config(sim, pki, tmp_path, upload_ca_cert=pki["domain"][0].read_text())
+def test_certificate_for_another_name_points_at_secstorage_ssl_cert_domain(ssvm_pki, tmp_path: Path) -> None:
+    with ssvm_simulator(ssvm_pki, upload="domain") as sim:
+        config = _config(sim, ssvm_pki, tmp_path, upload_ca_cert=ssvm_pki["domain"][0].read_text())
         reply = _create(sim, config, tmp_path)
         message = reply.error["message"]
         assert f"does not name '{SSVM}'" in message and "secstorage.ssl.cert.domain" in message
         assert not _ours(sim)
 
 
-def test_image_over_max_template_size_names_the_cloud_setting(pki, tmp_path: Path) -> None:
-    with _simulator(pki, max_upload_size_gb=0) as sim:
-        config = _config(sim, pki, tmp_path, upload_ca_cert=pki["ssvm"][0].read_text())
+def test_image_over_max_template_size_names_the_cloud_setting(ssvm_pki, tmp_path: Path) -> None:
+    with ssvm_simulator(ssvm_pki, max_upload_size_gb=0) as sim:
+        config = _config(sim, ssvm_pki, tmp_path, upload_ca_cert=ssvm_pki["ssvm"][0].read_text())
         reply = _create(sim, config, tmp_path)
         message = reply.error["message"]
         assert "Maximum file upload size exceeded" in message and "max.template.iso.size" in message

@@ -8,24 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from check_support import CLOUD_CONFIG_WITH_VIP as CLOUD_CONFIG
 
 from cpi_framework.testing import cpi_command, cpi_config_dict, make_cpi_config
 from cpi_framework.tools import check
-
-CLOUD_CONFIG = """
-azs:
-- {name: z1, cloud_properties: {zone: zone-xen}}
-vm_types:
-- {name: default, cloud_properties: {compute_offering: small, disk: 10240}}
-disk_types:
-- {name: default, disk_size: 20480, cloud_properties: {disk_offering: disk-custom}}
-networks:
-- name: default
-  type: manual
-  subnets:
-  - {azs: [z1], range: 10.0.1.0/24, gateway: 10.0.1.1, cloud_properties: {name: bosh-net}}
-- {name: public, type: vip}
-"""
 
 
 def run_check(capsys: pytest.CaptureFixture[str], config: Path, *extra: str) -> tuple[int, dict[str, Any]]:

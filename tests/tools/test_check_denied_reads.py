@@ -14,23 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from check_support import CLOUD_CONFIG
 
 from cloudstack_simulator import Simulator
 from cpi_framework.testing import cpi_command, make_cpi_config
 
-CLOUD_CONFIG = """
-azs:
-- {name: z1, cloud_properties: {zone: zone-xen}}
-vm_types:
-- {name: default, cloud_properties: {compute_offering: small, disk: 10240}}
-disk_types:
-- {name: default, disk_size: 20480, cloud_properties: {disk_offering: disk-custom}}
-networks:
-- name: default
-  type: manual
-  subnets:
-  - {azs: [z1], range: 10.0.1.0/24, gateway: 10.0.1.1, cloud_properties: {name: bosh-net}}
-"""
 ROLE = {"name": "CPI user", "type": "User"}
 CPI_READS = {"listZones", "listServiceOfferings", "listDiskOfferings", "listNetworks", "listOsTypes"}
 CHECK_READS = {"listCapabilities", "listHypervisors", "listSSHKeyPairs", "listApis", "listResourceLimits"}

@@ -12,27 +12,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from upload_host_support import SSVM, ssvm_simulator
 
 from cloudstack_simulator import Simulator
-from cloudstack_simulator.tls import make_test_ca
 from cpi_framework.testing import cpi_command, cpi_config_dict
-
-SSVM = "127.0.0.2"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Path]]:
-    return {"api": make_test_ca(tmp_path_factory.mktemp("api")),
-            "ssvm": make_test_ca(tmp_path_factory.mktemp("ssvm"), host=SSVM),
-            "domain": make_test_ca(tmp_path_factory.mktemp("domain"), host="*.ssvm.example")}
 
 
 def _check(pki: dict[str, Any], tmp_path: Path, upload: str = "ssvm", *flags: str,
            **cloudstack: Any) -> tuple[int, dict[str, dict[str, Any]], Simulator, str]:
-    api, ssvm = pki["api"], pki[upload]
-    with Simulator({"templates": {"upload_host": SSVM}}, tls=(api[1], api[2]), upload_tls=(ssvm[1], ssvm[2])) as sim:
-        data = cpi_config_dict(sim, "xen", cloudstack={"ca_cert": api[0].read_text(), **cloudstack})
+    with ssvm_simulator(pki, upload) as sim:
+        data = cpi_config_dict(sim, "xen", cloudstack={"ca_cert": pki["api"][0].read_text(), **cloudstack})
         config = tmp_path / "cpi.json"
         config.write_text(json.dumps(data))
         proc = subprocess.run([*cpi_command(), "check", "--config", str(config), "--json", *flags],
@@ -43,15 +32,15 @@ def _check(pki: dict[str, Any], tmp_path: Path, upload: str = "ssvm", *flags: st
         return proc.returncode, {c["check"]: c for c in report["checks"]}, sim, proc.stdout + proc.stderr
 
 
-def test_without_the_flag_check_stays_read_only_and_says_how_to_probe(pki, tmp_path: Path) -> None:
-    code, checks, sim, _ = _check(pki, tmp_path)
+def test_without_the_flag_check_stays_read_only_and_says_how_to_probe(ssvm_pki, tmp_path: Path) -> None:
+    code, checks, sim, _ = _check(ssvm_pki, tmp_path)
     assert code == 0
     assert checks["upload host"]["status"] == "skip" and "--probe-upload" in checks["upload host"]["message"]
     assert "getUploadParamsForTemplate" not in sim.request_counts()
 
 
-def test_probe_fails_naming_upload_ca_cert_when_only_the_api_ca_is_known(pki, tmp_path: Path) -> None:
-    code, checks, sim, output = _check(pki, tmp_path, "ssvm", "--probe-upload")
+def test_probe_fails_naming_upload_ca_cert_when_only_the_api_ca_is_known(ssvm_pki, tmp_path: Path) -> None:
+    code, checks, sim, output = _check(ssvm_pki, tmp_path, "ssvm", "--probe-upload")
     line = checks["upload host (zone-xen)"]
     assert code == 1 and line["status"] == "fail"
     assert f"https://{SSVM}:" in line["message"] and "not trusted by cloudstack.ca_cert" in line["message"]
@@ -60,18 +49,18 @@ def test_probe_fails_naming_upload_ca_cert_when_only_the_api_ca_is_known(pki, tm
     assert "upload" not in sim.request_counts()  # a handshake and GET /, never the one-time upload URL
 
 
-def test_probe_passes_with_upload_ca_cert(pki, tmp_path: Path) -> None:
-    code, checks, _, output = _check(pki, tmp_path, "ssvm", "--probe-upload",
-                                     upload_ca_cert=pki["ssvm"][0].read_text())
+def test_probe_passes_with_upload_ca_cert(ssvm_pki, tmp_path: Path) -> None:
+    code, checks, _, output = _check(ssvm_pki, tmp_path, "ssvm", "--probe-upload",
+                                     upload_ca_cert=ssvm_pki["ssvm"][0].read_text())
     assert code == 0, checks
     line = checks["upload host (zone-xen)"]
     assert line["status"] == "pass" and "TLS verified with cloudstack.upload_ca_cert" in line["message"]
     assert "X-signature" not in output
 
 
-def test_probe_tells_a_name_mismatch_from_an_unknown_ca(pki, tmp_path: Path) -> None:
-    code, checks, _, _ = _check(pki, tmp_path, "domain", "--probe-upload",
-                                upload_ca_cert=pki["domain"][0].read_text())
+def test_probe_tells_a_name_mismatch_from_an_unknown_ca(ssvm_pki, tmp_path: Path) -> None:
+    code, checks, _, _ = _check(ssvm_pki, tmp_path, "domain", "--probe-upload",
+                                upload_ca_cert=ssvm_pki["domain"][0].read_text())
     line = checks["upload host (zone-xen)"]
     assert code == 1 and f"does not name '{SSVM}'" in line["message"]
     assert "secstorage.ssl.cert.domain" in line["fix"] and "no CA setting" in line["fix"]
