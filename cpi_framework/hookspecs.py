@@ -6,13 +6,18 @@ and the chain it ``extends`` are registered, the base first, so a flavour's impl
 a first-result hook answers before the plugin it extends. Hook arguments may be added in
 later versions, never renamed: implement only the arguments you need (pluggy passes by name).
 Every hook is documented in ``docs/plugin-hooks.md``.
+
+``hookimpl`` takes the keywords of ``pluggy.HookimplMarker`` (``wrapper``, ``tryfirst``,
+``specname``...) but importing it does not import pluggy, which only a call that runs a hook
+needs (:mod:`cpi_framework.plugin_system.markers`); ``pluggy.HookimplMarker("cpi_framework")``
+still works too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from cpi_framework.plugin_system.markers import PROJECT, HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
     from marshmallow import fields
@@ -20,10 +25,10 @@ if TYPE_CHECKING:
     from cpi_framework.config import Config
     from cpi_framework.types import DiskHint, DiskRole, HypervisorSpec, TemplateParams, UserData
 
-NAME = "cpi_framework"
+NAME = PROJECT
 
-_hookspec = pluggy.HookspecMarker(NAME)
-hookimpl = pluggy.HookimplMarker(NAME)
+_hookspec = HookspecMarker()
+hookimpl = HookimplMarker()
 
 
 @_hookspec

@@ -8,11 +8,10 @@ arguments positionally; their annotations are the argument checks (``rpc.bind_ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class MethodEntry:
+class MethodEntry(NamedTuple):
     target: str
     min_api_version: int = 1
     light: bool = False

@@ -21,13 +21,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _NORMALISE = re.compile(r"[-_.]+")
 
 
-@dataclass(frozen=True)
-class FoundEntryPoint:
+class FoundEntryPoint(NamedTuple):
     name: str
     value: str
     distribution: str

@@ -2,6 +2,8 @@
 
 ``methods/`` never touches pluggy directly; it calls these methods, which check what the
 plugins answered (a first-result hook nobody answers is a plugin bug, reported as such).
+The chain is resolved without pluggy; the pluggy manager is built on the first hook call, so a
+call that runs no hook (``info``, ``has_vm``) never imports it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ class PluginHost:
     def __init__(self, name: str, extra: Iterable[PluginEntry] = ()) -> None:
         self.installed = discover(extra)
         self.chain: list[LoadedPlugin] = resolve_chain(name, self.installed)
-        self.pm: pluggy.PluginManager = build_manager(self.chain)
+
+    @cached_property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager with the chain registered, base first: built by the first hook call."""
+        return build_manager(self.chain)
 
     @property
     def spec(self) -> HypervisorSpec:
@@ -67,8 +73,9 @@ class PluginHost:
     # -- hook calls -------------------------------------------------------------------------
 
     def _call(self, hook: str, **kwargs: Any) -> Any:
+        caller = getattr(self.pm.hook, hook)  # outside the try: an invalid plugin is reported as such
         try:
-            return getattr(self.pm.hook, hook)(**kwargs)
+            return caller(**kwargs)
         except BoshError:
             raise  # a plugin may deliberately raise a typed BOSH error (e.g. NotSupported)
         except Exception as exc:

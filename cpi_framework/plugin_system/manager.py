@@ -1,9 +1,13 @@
 """Plugin discovery and selection: one active hypervisor plugin plus the chain it extends.
 
 Follows conda's and tox's managers: hookspecs first, blocked names from the environment,
-entry points, then ``check_pending`` so a misspelled hook name fails loudly. Unlike them it
-registers only the selected chain, so first-result hooks are never answered by a plugin the
-operator did not choose.
+entry points, and a misspelled hook name fails loudly. Unlike them it registers only the
+selected chain, so first-result hooks are never answered by a plugin the operator did not choose.
+
+Resolving the chain needs no pluggy: each plugin's ``cpi_hypervisor`` is called directly and
+every marked hook's name is checked against the hookspecs (:mod:`.markers`), on every call.
+The pluggy manager (:func:`build_manager`) is built only when a hook is first run; a plugin
+marked with pluggy's own ``HookimplMarker`` is described through pluggy, as before.
 """
 
 from __future__ import annotations
@@ -11,16 +15,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
-
-import pluggy
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cpi_framework import hookspecs
 from cpi_framework.errors import PluginError
 from cpi_framework.plugin_system import entry_point_scan
+from cpi_framework.plugin_system.markers import MarkedHook, marked_hooks, spec_names
 from cpi_framework.types import HypervisorSpec
+
+if TYPE_CHECKING:
+    import pluggy
 
 DISABLED_ENV = "CPI_FRAMEWORK_DISABLED_PLUGINS"
 """Comma-separated plugin names never to load (tox's ``TOX_DISABLED_EXTERNAL_PLUGINS``)."""
@@ -29,8 +34,7 @@ ONLY_SHIPPED_ENV = "CPI_FRAMEWORK_ONLY_SHIPPED_PLUGINS"
 SHIPPED_DISTRIBUTIONS = frozenset({"cpi-framework-xen", "cpi-framework-kvm", "cpi-framework-vmware"})
 
 
-@dataclass(frozen=True)
-class PluginEntry:
+class PluginEntry(NamedTuple):
     """An installed plugin as its entry point declares it (not yet imported)."""
 
     name: str
@@ -79,11 +83,18 @@ def discover(extra: Iterable[PluginEntry] = ()) -> dict[str, PluginEntry]:
 
 
 def describe(plugin: Any, name: str) -> HypervisorSpec:
-    """Ask one plugin object for its HypervisorSpec without registering it anywhere else."""
-    pm = pluggy.PluginManager(hookspecs.NAME)
-    pm.add_hookspecs(hookspecs)
-    pm.register(plugin, name=name)
-    results = pm.hook.cpi_hypervisor()
+    """Ask one plugin object for its HypervisorSpec without registering it anywhere else.
+
+    :raises PluginError: when the plugin implements a hook the hookspecs do not declare, or
+        does not describe itself as ``name`` with exactly one HypervisorSpec.
+    """
+    marked = marked_hooks(plugin)
+    own = [hook for hook in marked or () if hook.hook == "cpi_hypervisor"]
+    if marked is None or any(hook.options["wrapper"] or hook.options["hookwrapper"] for hook in own):
+        results = _describe_with_pluggy(plugin, name)
+    else:
+        _check_hook_names(plugin, name, marked)
+        results = [result for result in (hook.function() for hook in own) if result is not None]
     if len(results) != 1 or not isinstance(results[0], HypervisorSpec):
         raise PluginError(f"plugin '{name}' must implement cpi_hypervisor() returning one HypervisorSpec")
     spec = results[0]
@@ -92,8 +103,26 @@ def describe(plugin: Any, name: str) -> HypervisorSpec:
     return spec
 
 
-@dataclass(frozen=True)
-class LoadedPlugin:
+_HOOK_NAMES = spec_names(hookspecs)
+
+
+def _check_hook_names(plugin: Any, name: str, marked: list[MarkedHook]) -> None:
+    """pluggy's ``check_pending`` for one plugin: a marked hook the hookspecs lack is an error."""
+    for hook in marked:
+        if hook.hook not in _HOOK_NAMES and not hook.options["optionalhook"]:
+            raise PluginError(f"plugin '{name}' implements an unknown hook: "
+                              f"unknown hook '{hook.hook}' in plugin {plugin!r}")
+
+
+def _describe_with_pluggy(plugin: Any, name: str) -> list[Any]:
+    """``cpi_hypervisor`` results through pluggy, for a plugin marked with pluggy's own marker."""
+    pm = build_manager([], pending_check=False)
+    _register(pm, plugin, name)
+    _check_pending(pm)
+    return pm.hook.cpi_hypervisor()
+
+
+class LoadedPlugin(NamedTuple):
     entry: PluginEntry
     plugin: Any
     spec: HypervisorSpec
@@ -124,18 +153,36 @@ def resolve_chain(name: str, installed: dict[str, PluginEntry]) -> list[LoadedPl
     return chain
 
 
-def build_manager(chain: list[LoadedPlugin]) -> pluggy.PluginManager:
-    """A pluggy manager with exactly the chain registered, base first."""
-    pm = pluggy.PluginManager(hookspecs.NAME)
+def build_manager(chain: list[LoadedPlugin], *, pending_check: bool = True) -> pluggy.PluginManager:
+    """A pluggy manager with exactly the chain registered, base first (imports pluggy)."""
+    from cpi_framework.plugin_system.pluggy_manager import CpiPluginManager
+
+    pm = CpiPluginManager()
     pm.add_hookspecs(hookspecs)
     for loaded in chain:
-        pm.register(loaded.plugin, name=loaded.spec.name)
+        _register(pm, loaded.plugin, loaded.spec.name)
+    if pending_check:
+        _check_pending(pm)
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    import pluggy
+
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:  # a wrong argument name, a wrapper that is no generator...
+        raise PluginError(f"plugin '{name}' has an invalid hook implementation: {exc}") from exc
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    import pluggy
+
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         name = pm.get_name(exc.plugin) or "?"
         raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
-    return pm
 
 
 def plugin_of_traceback(tb: TracebackType | None, chain: list[LoadedPlugin]) -> LoadedPlugin | None:

@@ -19,6 +19,7 @@ from cpi_framework import hookspecs
 from cpi_framework.hookspecs import hookimpl
 from cpi_framework.plugin_system.host import PluginHost
 from cpi_framework.plugin_system.manager import PluginEntry, discover
+from cpi_framework.plugin_system.markers import spec_names
 from cpi_framework.testing import make_cpi_config
 from cpi_framework.types import HypervisorSpec
 
@@ -28,9 +29,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
 def hookspec_signatures() -> dict[str, str]:
     """``{"cpi_disk_hint": "cpi_disk_hint(volume, vm, role)", ...}`` from the hookspecs module."""
     specs = {}
-    for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
-        if name.startswith("cpi_") and hasattr(function, "cpi_framework_spec"):
-            specs[name] = f"{name}({', '.join(inspect.signature(function).parameters)})"
+    for name in spec_names(hookspecs):  # the functions the hookspec marker marked
+        specs[name] = f"{name}({', '.join(inspect.signature(getattr(hookspecs, name)).parameters)})"
     return specs
 
 

@@ -12,7 +12,6 @@ after it. Two ways of customising are shown:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator
 from typing import Any
 
@@ -44,5 +43,5 @@ def cpi_hypervisor() -> HypervisorSpec:
 def cpi_template_params(stemcell: dict[str, Any], config: Any) -> Generator[None, TemplateParams, TemplateParams]:
     params = yield  # the xen plugin's answer
     # Record the flavour on the template so operators can tell Ikoula-registered templates apart.
-    return dataclasses.replace(params, details={**params.details, "bosh_cpi_flavour": NAME})
+    return params._replace(details={**params.details, "bosh_cpi_flavour": NAME})
 
