@@ -6,12 +6,14 @@ import the HTTP layer or open a connection.
 
 from __future__ import annotations
 
-import logging
 import os
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import logging
+
     from cpi_framework.cloudstack import CloudStackClient
     from cpi_framework.config import Config
     from cpi_framework.logs import Redactor
@@ -35,7 +37,7 @@ class CallContext:
         api_version: int = 1,
         request: dict[str, Any] | None = None,
         method: str = "",
-        logger: logging.Logger | None = None,
+        logger: logging.Logger | Callable[[], logging.Logger] | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.config = config
@@ -43,10 +45,19 @@ class CallContext:
         self.api_version = api_version
         self.request = request or {}
         self.method = method
-        self.log = logger or logging.getLogger("cpi")
+        self._logger = logger
         self.redactor = redactor
         self.cache: dict[Any, Any] = {}
         self._temp_files: list[str] = []
+
+    @cached_property
+    def log(self) -> logging.Logger:
+        """The method's logger; given as a function, it is made on first use (``info`` logs nothing,
+        and ``logging`` costs ~13 ms to import)."""
+        import logging
+
+        logger = self._logger() if callable(self._logger) else self._logger
+        return logger or logging.getLogger("cpi")
 
     @property
     def director_uuid(self) -> str | None:

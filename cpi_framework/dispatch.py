@@ -8,11 +8,14 @@ and every failure - envelope, config, plugin, method - ends as one typed error r
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpi_framework import rpc
 from cpi_framework.errors import CpiError
 from cpi_framework.logs import CallLog
+
+if TYPE_CHECKING:
+    import logging
 
 
 class Dispatcher:
@@ -21,7 +24,11 @@ class Dispatcher:
         self.argv_problem = argv_problem
         self.extra_plugins = extra_plugins
         self.call_log = CallLog()
-        self.log = self.call_log.logger
+
+    @property
+    def log(self) -> logging.Logger:
+        """The ``cpi`` logger (imports ``logging``: the light methods only reach for it to log)."""
+        return self.call_log.logger
 
     def handle(self, raw: bytes | str) -> dict[str, Any]:
         started = time.monotonic()
@@ -42,10 +49,12 @@ class Dispatcher:
                 request, context, api_version, method
             )
             arguments = rpc.bind_arguments(method, function, request["arguments"])
-            self.log.debug("%s called (api_version %s)", method, api_version)
+            if self.call_log.debug:
+                self.log.debug("%s called (api_version %s)", method, api_version)
             result = function(ctx, *arguments)
             reply = rpc.response(result)
-            self.log.debug("%s finished in %.3fs", method, time.monotonic() - started)
+            if self.call_log.debug:
+                self.log.debug("%s finished in %.3fs", method, time.monotonic() - started)
         except BaseException as exc:  # noqa: BLE001 - every failure must become a response
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
@@ -65,7 +74,7 @@ class Dispatcher:
 
         plugins = PluginHost(read_hypervisor_name(self.config_path), self.extra_plugins)  # type: ignore[arg-type]
         return CallContext(None, plugins, api_version=api_version, request=context, method=method,  # type: ignore[arg-type]
-                           logger=self.log.getChild(method), redactor=self.call_log.redactor)
+                           logger=lambda: self.log.getChild(method), redactor=self.call_log.redactor)
 
     def _context(self, request: dict[str, Any], context: dict[str, Any], api_version: int, method: str) -> Any:
         from cpi_framework.config.deferred_regex import marshmallow_imported
