@@ -26,17 +26,17 @@ if TYPE_CHECKING:
 MASK = "<redacted>"
 LOGGER_NAME = "cpi"
 
-_PATTERNS = [
+_PATTERNS = [  # compiled on first use (re's cache): a call that redacts nothing (info) compiles none
     # key=value in query strings / form bodies
-    (re.compile(r"(?i)\b(apikey|api_key|signature|secretkey|secret_access_key|password|token)=([^&\s\"']+)"),
+    (r"(?i)\b(apikey|api_key|signature|secretkey|secret_access_key|password|token)=([^&\s\"']+)",
      r"\1=" + MASK),
     # "password": "…" and friends in JSON/YAML/repr
-    (re.compile(r"(?i)([\"']?(?:password|secret|secret_access_key|api_key|apikey|private_key|signature|"
-                r"token|x-signature)[\"']?\s*[:=]\s*)([\"'])(?:(?!\2).)*\2"), r"\1\2" + MASK + r"\2"),
+    (r"(?i)([\"']?(?:password|secret|secret_access_key|api_key|apikey|private_key|signature|"
+     r"token|x-signature)[\"']?\s*[:=]\s*)([\"'])(?:(?!\2).)*\2", r"\1\2" + MASK + r"\2"),
     # scheme://user:password@host
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s\"']+:)([^@\s\"'/]+)(@)", re.I), r"\1" + MASK + r"\3"),
+    (r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s\"']+:)([^@\s\"'/]+)(@)", r"\1" + MASK + r"\3"),
     # PEM private keys
-    (re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S),
+    (r"(?s)-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----",
      "-----BEGIN PRIVATE KEY-----" + MASK + "-----END PRIVATE KEY-----"),
 ]
 
@@ -70,7 +70,7 @@ class Redactor:
         for value in self._values:
             text = text.replace(value, MASK)
         for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+            text = re.sub(pattern, replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
