@@ -37,7 +37,7 @@ def loaded_modules(installation: Installation, config: dict, request: dict) -> t
     return json.loads(done.stdout), set(modules.split()[1:])
 
 
-@pytest.mark.parametrize("hypervisor", ["xen", "kvm"])
+@pytest.mark.parametrize("hypervisor", ["xen", "kvm", "vmware"])
 def test_info_answers_without_importing_the_heavy_modules(installation, hypervisor) -> None:
     config = {"cloudstack": {"hypervisor": hypervisor, "endpoint": "http://127.0.0.1:1/client/api",
                              "api_key": "key", "secret_access_key": "secret"}}

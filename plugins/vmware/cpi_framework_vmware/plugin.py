@@ -9,13 +9,14 @@ controller, and the hint carries the SCSI target (unit) number as ``volume_id``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import fields, validate
+from typing import TYPE_CHECKING, Any
 
 from cpi_framework.errors import CpiError
 from cpi_framework.hookspecs import hookimpl
 from cpi_framework.types import HypervisorSpec, TemplateParams, UserData
+
+if TYPE_CHECKING:
+    from marshmallow import fields
 
 OS_TYPE = "Other Ubuntu (64-bit)"
 SCSI_CONTROLLERS = ("scsi", "pvscsi", "lsilogic", "lsisas1068", "buslogic")
@@ -102,6 +103,8 @@ def cpi_disk_hint(volume: dict[str, Any], vm: dict[str, Any], role: str) -> str 
 
 @hookimpl
 def cpi_vm_type_schema() -> dict[str, fields.Field]:
+    from marshmallow import fields, validate  # here: every call imports the plugin, few build VM properties
+
     return {
         "root_disk_controller": fields.String(
             load_default="scsi",
