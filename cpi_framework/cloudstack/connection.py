@@ -12,7 +12,8 @@ its request (docs/architecture.md, "Dependencies"). What ``requests`` gave and t
   says re-sending is harmless (``idempotent=True``: read-only commands).
 * **Two timeouts**: ``connect_timeout`` bounds TCP connect, the proxy's CONNECT and the TLS
   handshake; ``read_timeout`` bounds every socket operation after that.
-* **TLS** verified as requests did (:mod:`.tls`); ``ssl`` is imported for https origins only.
+* **TLS** verified as requests did (:mod:`.tls`); the context (certifi's bundle, ~60 ms to load) is
+  built for https origins only, once per process.
 * **Proxies**: the caller's (``{"http": url, "https": url}``), else the environment's
   (``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, as requests' ``trust_env``); https through a
   CONNECT tunnel, http as absolute-form requests; credentials in the proxy URL become
@@ -26,7 +27,6 @@ reached the server.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import socket
 import sys
@@ -115,6 +115,8 @@ class _Stale(Exception):
 
 def basic_auth(user: str, password: str) -> str:
     """An ``Authorization``/``Proxy-Authorization`` value (latin-1 as requests, UTF-8 beyond it)."""
+    import base64
+
     raw = f"{user}:{password}"
     try:
         data = raw.encode("latin-1")

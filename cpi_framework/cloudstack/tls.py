@@ -8,8 +8,8 @@
 * ``verify=False``: no verification (never set by the CPI itself).
 
 The hostname is always checked. Loading certifi's ~150 certificates costs ~60 ms, so a context is
-built only for an https origin, once per process and trust source. This module imports ``ssl``:
-import it only when an https connection is about to be made.
+built only for an https origin, once per process and trust source (``http.client`` imports ``ssl``
+itself; certifi is imported here, on first use).
 """
 
 from __future__ import annotations
