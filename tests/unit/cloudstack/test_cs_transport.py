@@ -81,6 +81,14 @@ def test_custom_ca_verifies_and_keeps_the_connection(tls_api: FakeApi, make_clie
     assert tls_api.connections == 1
 
 
+def test_default_trust_honours_requests_ca_bundle(tls_api: FakeApi, make_client, test_pki, monkeypatch) -> None:
+    """verify=True meant certifi's bundle, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE when set: still so."""
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_pki["ca"]))
+    tls_api.on("listZones", ZONES)
+    assert make_client(endpoint=tls_api.endpoint).call("listZones")["count"] == 1
+
+
 def test_https_endpoint_on_a_plain_http_server_is_not_tls(api: FakeApi, make_client) -> None:
     client = make_client(endpoint=api.endpoint.replace("http://", "https://"), read_retries=0)
     with pytest.raises(NotTLSError, match="answered in plain HTTP"):
