@@ -10,7 +10,8 @@ The pluggy manager (:func:`build_manager`) is built only when a hook is first ru
 marked with pluggy's own ``HookimplMarker`` is described through pluggy, as before.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typing.NamedTuple compiles every field's annotation
+# string (~3 ms a process for the records on the path of every call); real annotations cost nothing.
 
 import os
 import sys
@@ -153,7 +154,7 @@ def resolve_chain(name: str, installed: dict[str, PluginEntry]) -> list[LoadedPl
     return chain
 
 
-def build_manager(chain: list[LoadedPlugin], *, pending_check: bool = True) -> pluggy.PluginManager:
+def build_manager(chain: list[LoadedPlugin], *, pending_check: bool = True) -> "pluggy.PluginManager":
     """A pluggy manager with exactly the chain registered, base first (imports pluggy)."""
     from cpi_framework.plugin_system.pluggy_manager import CpiPluginManager
 
@@ -166,7 +167,7 @@ def build_manager(chain: list[LoadedPlugin], *, pending_check: bool = True) -> p
     return pm
 
 
-def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+def _register(pm: "pluggy.PluginManager", plugin: Any, name: str) -> None:
     import pluggy
 
     try:
@@ -175,7 +176,7 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
         raise PluginError(f"plugin '{name}' has an invalid hook implementation: {exc}") from exc
 
 
-def _check_pending(pm: pluggy.PluginManager) -> None:
+def _check_pending(pm: "pluggy.PluginManager") -> None:
     import pluggy
 
     try:
