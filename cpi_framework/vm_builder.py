@@ -5,13 +5,19 @@ Flow (why each step is where it is):
 1. validate cloud_properties and networks (bad input fails before anything exists);
 2. resolve zone (AZ ``zone``, or the persistent disks' zone), offering, template, networks;
    find or create affinity groups;
-3. ``deployVirtualMachine`` with ``startvm=false``: CloudStack picks each NIC's MAC at deploy
-   time and the agent needs every network's ``mac``, so settings can only be written once the
-   NICs exist. (Choosing MACs ourselves through ``iptonetworklist[].mac`` would save two calls
-   but risks collisions with the cloud's own MAC allocation and is refused by some clouds);
-4. ownership tags (+ ``env.bosh.tags``);
-5. the ephemeral volume (``disk`` MB), created and attached *before* start so its device id is
-   known for ``disks.ephemeral`` and no hot-plug (XenServer PV drivers) is needed;
+3. ``deployVirtualMachine`` with ``startvm=false`` (and the ephemeral disk, step 5): CloudStack
+   picks each NIC's MAC at deploy time and the agent needs every network's ``mac``, so settings
+   can only be written once the NICs exist. (Choosing MACs ourselves through
+   ``iptonetworklist[].mac`` would save two calls but risks collisions with the cloud's own MAC
+   allocation and is refused by some clouds);
+4. ownership tags (+ ``env.bosh.tags``) on the VM and its ephemeral disk, submitted while the
+   deploy job runs and waited for with it;
+5. the ephemeral volume (``disk`` MB) comes with the deploy itself (``diskofferingid`` + ``size``):
+   the server allocates it as ``DATA-<n>`` at device id 1 in the deploy's create phase
+   (``VirtualMachineManagerImpl.allocate`` -> ``VolumeOrchestrator.allocateRawVolume``), so it is
+   listed, and tagged as ours, while the deploy job runs; its device id is known for
+   ``disks.ephemeral`` before start and no hot-plug (XenServer PV drivers) is needed. (A separate
+   createVolume + attachVolume did the same with four more requests and two more job waits.);
 6. settings → plugin hooks → ``updateVirtualMachine userdata`` (POST), registry if legacy;
 7. ``startVirtualMachine``; then static NAT for a vip network and load-balancer membership.
 
@@ -52,6 +58,7 @@ class VmBuild:
         self.volumes: list[dict[str, Any]] = []
         self.groups: list[dict[str, Any]] = []
         self.registry_written = False
+        self.wants_ephemeral = False
 
     # -- the whole call ---------------------------------------------------------------------------
 
@@ -115,7 +122,7 @@ class VmBuild:
         ephemeral_offering: str | None,
         use_registry: bool,
     ) -> tuple[str, dict[str, Any]]:
-        from cpi_framework.services import templates, volumes
+        from cpi_framework.services import templates
 
         ctx = self.ctx
         zone, _disks = placement.resolve_zone(ctx, vm_type.get("zone"), disk_cids)
@@ -125,6 +132,9 @@ class VmBuild:
         nics = net.plan_nics(ctx, zone_id, nets)
         self._check_settings_size(agent_id, vm_type, nets, nics, env, ephemeral_offering, use_registry)
         params = self._deploy_params(zone_id, offering, template, vm_type, nics)
+        if ephemeral_offering:
+            params.update(self._ephemeral_params(ephemeral_offering, int(vm_type["disk"])))
+            self.wants_ephemeral = True
         group_ids = placement.affinity_group_ids(ctx, vm_type, env, self.groups)
         if group_ids:
             params["affinitygroupids"] = ",".join(group_ids)
@@ -135,22 +145,13 @@ class VmBuild:
         bosh_tags = ((env or {}).get("bosh") or {}).get("tags") if isinstance((env or {}).get("bosh"), dict) else None
         own = {**tags.stringify_metadata(bosh_tags if isinstance(bosh_tags, dict) else {}),
                **tags.cpi_tags(ctx, "vm")}
-        vm = self._deploy(params, own)
+        vm, disks = self._deploy(params, own, with_ephemeral=bool(ephemeral_offering))
         vm_id = self.vm_id = str(vm["id"])
 
         ephemeral_hint = None
         if ephemeral_offering:
-            volume = volumes.create_volume(
-                ctx, name=f"{vm_service.EPHEMERAL_PREFIX}{vm_id}", zone_id=zone_id, size_mb=int(vm_type["disk"]),
-                offering=ephemeral_offering, role="ephemeral-disk", extra_tags={vm_service.VM_ID_TAG: vm_id},
-            )
-            self.volumes.append(volume)
-            attached = volumes.attach_volume(ctx, volume, vm)
-            ephemeral_hint = ctx.plugins.disk_hint(attached, vm, "ephemeral")
-        roots = volumes.volumes_of_vm(ctx, vm_id, type="ROOT")
-        if not roots:
-            raise CloudError(f"VM {vm_id} has no ROOT volume")
-        system_hint = ctx.plugins.disk_hint(roots[0], vm, "system")
+            ephemeral_hint = ctx.plugins.disk_hint(disks["ephemeral"], vm, "ephemeral")
+        system_hint = ctx.plugins.disk_hint(disks["root"], vm, "system")
 
         settings = agent_settings.build_settings(
             ctx, agent_id=agent_id, vm=vm, system_hint=system_hint, ephemeral_hint=ephemeral_hint, env=env,
@@ -244,19 +245,45 @@ class VmBuild:
         ctx.log.removeFilter(mute)
         agent_settings.encode_user_data(user_data, ctx.config.cloudstack.user_data_max_length)
 
-    def _deploy(self, params: dict[str, Any], own_tags: dict[str, str]) -> dict[str, Any]:
-        """Deploy (stopped) and tag the VM: the tag job is submitted as soon as the deploy answers
-        with the VM's id and both jobs are waited for together, so tagging adds no pause."""
+    def _ephemeral_params(self, offering_name: str, size_mb: int) -> dict[str, Any]:
+        """Deploy's ``diskofferingid`` (+ ``size`` in GB for a custom offering) for the ephemeral disk.
+
+        A fixed-size offering too small for ``disk`` fails here, before anything exists; the
+        server ignores ``size`` for a fixed offering (``CloudOrchestrator.createVirtualMachine``
+        uses the offering's size), so none is sent.
+        """
+        from cpi_framework.services import volumes
+
+        volumes.check_size_mb(size_mb)
+        offering = catalog.disk_offering(self.ctx, offering_name)
+        return {"diskofferingid": offering["id"], **volumes.size_params(offering, size_mb)}
+
+    def _deploy(self, params: dict[str, Any], own_tags: dict[str, str], *,
+                with_ephemeral: bool) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """Deploy (stopped) and tag the VM and its ephemeral disk; returns the VM and its disks by role.
+
+        The deploy's create phase allocates the VM and its volumes before the job id comes back,
+        so the volumes are listed and both tag jobs submitted at once, and all three jobs are
+        waited for together: tagging adds requests but no pause. The ephemeral volume joins the
+        ledger as soon as it is seen, so a failure from here on removes it too.
+        """
         from cpi_framework.cloudstack import AsyncJobFailed, AsyncJobTimeout, CloudStackError
 
         ctx = self.ctx
         self.deploy_attempted = True
         job = ctx.client.submit("deployVirtualMachine", params)
         self.vm_id = job.object_id
-        tag_job = tags.submit_tags(ctx, "UserVm", [job.object_id], own_tags) if job.object_id else None
+        jobs = [job]
+        disks: dict[str, dict[str, Any]] = {}
+        if job.object_id:
+            try:
+                jobs += self._tag_jobs(job.object_id, own_tags, disks, with_ephemeral)
+            except Exception:
+                # let the deploy finish before the cleanup destroys what it is still building
+                ctx.client.wait_all([job], timeout=ctx.timeout("create_vm"), operation="create_vm")
+                raise
         try:
-            results = ctx.client.wait_all([job] + ([tag_job] if tag_job else []), timeout=ctx.timeout("create_vm"),
-                                          operation="create_vm")
+            results = ctx.client.wait_all(jobs, timeout=ctx.timeout("create_vm"), operation="create_vm")
             for outcome in results:
                 if isinstance(outcome, CloudStackError):
                     raise outcome
@@ -265,10 +292,45 @@ class VmBuild:
             raise
         result = results[0]
         vm = result.get("virtualmachine", result)
+        if not job.object_id:  # a server that answers without the id: list and tag after the job
+            self.vm_id = str(vm["id"])
+            tag_jobs = self._tag_jobs(self.vm_id, own_tags, disks, with_ephemeral)
+            for outcome in ctx.client.wait_all(tag_jobs, timeout=ctx.timeout("default"), operation="tags"):
+                if isinstance(outcome, CloudStackError):
+                    raise outcome
         self.vm_id = str(vm["id"])
-        if tag_job is None:
-            tags.create_tags(ctx, "UserVm", [self.vm_id], own_tags)
-        return vm
+        return vm, disks
+
+    def _tag_jobs(self, vm_id: str, own_tags: dict[str, str], disks: dict[str, dict[str, Any]],
+                  with_ephemeral: bool) -> list[Any]:
+        """List the new VM's volumes into ``disks`` and submit the VM's and the ephemeral disk's tags."""
+        from cpi_framework.services import volumes
+
+        ctx = self.ctx
+        found = volumes.volumes_of_vm(ctx, vm_id)
+        root = next((v for v in found if v.get("type") == "ROOT"), None)
+        if root is None:
+            raise CloudError(f"VM {vm_id} has no ROOT volume")
+        disks["root"] = root
+        if with_ephemeral:
+            data = [v for v in found if v.get("type") == "DATADISK"]
+            self.volumes.extend(v for v in data if v not in self.volumes)
+            if len(data) != 1:
+                raise CloudError(f"deployVirtualMachine with an ephemeral disk gave VM {vm_id} {len(data)} data "
+                                 "volumes, expected 1")
+            disks["ephemeral"] = data[0]
+        jobs = []
+        if with_ephemeral:
+            # the disk's tags first: should this process die between the two submissions, the VM
+            # (untagged) is reported by ``orphans`` and its disk, tagged with the VM's id, becomes
+            # a provable orphan once the VM is gone - never an untagged, unreported volume
+            ephemeral = disks["ephemeral"]
+            ephemeral_tags = {vm_service.VM_ID_TAG: vm_id, **tags.cpi_tags(ctx, "ephemeral-disk")}
+            jobs.append(tags.submit_tags(ctx, "Volume", [str(ephemeral["id"])], ephemeral_tags))
+            ctx.log.info("ephemeral disk %s (%s GB) allocated with VM %s", ephemeral["id"],
+                         volumes.volume_gb(ephemeral), vm_id)
+        jobs.append(tags.submit_tags(ctx, "UserVm", [vm_id], own_tags))
+        return [j for j in jobs if j is not None]
 
     def _deliver_settings(self, vm: dict[str, Any], nics: list[net.Nic], settings: dict[str, Any],
                           use_registry: bool) -> None:
@@ -313,6 +375,20 @@ class VmBuild:
             text += " (everything this call created was removed)"
         raise VMCreationFailed(text, ok_to_retry=retry) from exc
 
+    def _ledger_deploy_volumes(self, vm_id: str) -> None:
+        """Add the data volume the deploy made (``DATA-<n>``) when a failure came before it was listed.
+
+        Untagged, it would not count as the VM's ephemeral disk and the destroy would leave it
+        detached. This call attached no other disk, so a ``DATA-`` data volume of its VM is the
+        deploy's own.
+        """
+        from cpi_framework.services import volumes
+
+        if not self.wants_ephemeral or any(v.get("type") == "DATADISK" for v in self.volumes):
+            return
+        self.volumes.extend(v for v in volumes.volumes_of_vm(self.ctx, vm_id, type="DATADISK")
+                            if str(v.get("name") or "").startswith("DATA-"))
+
     def cleanup(self) -> list[str]:
         """Remove what this call created; returns what could not be removed (never raises)."""
         from cpi_framework.services import volumes
@@ -328,6 +404,7 @@ class VmBuild:
                 found = ctx.client.find_by_name("listVirtualMachines", self.hostname)
                 vm = next((v for v in found if v.get("state") not in vm_service.ABSENT_STATES), None)
             if vm is not None:
+                self._ledger_deploy_volumes(str(vm["id"]))
                 vm_service.delete_vm_resources(ctx, vm)
         except Exception as exc:  # noqa: BLE001 - report, keep cleaning
             problems.append(f"VM {self.vm_id or self.hostname}: {exc}")

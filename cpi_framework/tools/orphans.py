@@ -191,7 +191,8 @@ class Scanner:
                     vm,
                     "untagged VM named like create_vm's (killed while deploying?)",
                     orphan=False,
-                    note="not provably ours: check it and delete it by hand",
+                    note="not provably ours: check it and delete it by hand, with its data volume "
+                         "(DATA-…, the ephemeral disk deployed with it) if it has one",
                 )
 
     def scan_untagged_ephemeral_volumes(self) -> None:
@@ -235,6 +236,12 @@ class Scanner:
             attached = str(volume.get("virtualmachineid") or "")
             if role == "ephemeral-disk":
                 owner = attached or tags_of(volume).get(VM_ID_TAG, "")
+                if attached and attached not in vms:
+                    # attached, so its VM exists, but carries no CPI tag: a create_vm killed
+                    # between tagging the disk and the VM (the VM's own finding says so)
+                    self._finding("volume", volume, f"ephemeral disk of VM {owner}, which has no CPI tag",
+                                  orphan=False, note="kept with its VM: delete the VM by hand first")
+                    continue
                 vm_finding = vms.get(owner, "gone") if owner else "gone"
                 if vm_finding is None and attached:
                     continue  # the disk of a VM a director knows

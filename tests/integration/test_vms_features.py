@@ -183,6 +183,38 @@ def test_has_vm_and_delete_vm_cost_does_not_grow_with_the_account(simulator: Any
     assert "listPublicIpAddresses" not in commands and commands.count("listVolumes") <= 2, commands
 
 
+def test_the_ephemeral_disk_is_deployed_with_the_vm_and_tagged_while_the_deploy_runs(
+        simulator: Any, cpi: Any, light_stemcell: str) -> None:
+    """One deploy makes the VM and its ephemeral disk (no createVolume, no attachVolume); both tag
+    jobs are waited for with the deploy; delete_vm removes the disk with the VM."""
+    simulator.reset_log()
+    vm = ok(cpi("create_vm", "agent", light_stemcell, {"compute_offering": "small", "disk": 3000}, NET, None,
+                None, api_version=2))[0]
+    commands = [e["command"] for e in simulator.request_log()]
+    assert "createVolume" not in commands and "attachVolume" not in commands, commands
+    deploy = commands.index("deployVirtualMachine")
+    assert commands[deploy + 1:deploy + 4] == ["listVolumes", "createTags", "createTags"], commands
+    (disk,) = [v for v in simulator.inventory()["volumes"] if v.get("virtualmachineid") == vm
+               and v["type"] == "DATADISK"]
+    assert disk["deviceid"] == 1 and disk["size"] == 3 * 2**30  # 3000 MiB -> 3 GB, custom offering
+    tags = {t["key"]: t["value"] for t in disk["tags"]}
+    assert tags["bosh-role"] == "ephemeral-disk" and tags["bosh-vm-id"] == vm
+    ok(cpi("delete_vm", vm))
+    assert disk["id"] not in {v["id"] for v in simulator.inventory()["volumes"]}
+
+
+def test_a_fixed_ephemeral_offering_too_small_fails_before_the_deploy(simulator: Any, cpi: Any,
+                                                                     light_stemcell: str) -> None:
+    fixed = next(o for o in simulator.inventory()["diskofferings"] if not o.get("iscustomized"))
+    simulator.reset_log()
+    too_big = (int(fixed["disksize"]) + 1) * 1024
+    response = cpi("create_vm", "agent", light_stemcell, {"compute_offering": "small", "disk": too_big,
+                                                          "ephemeral_disk_offering": fixed["name"]}, NET, None,
+                   None, api_version=2)
+    assert response.error is not None and "fixed size" in response.error["message"], response.error
+    assert "deployVirtualMachine" not in simulator.request_counts()
+
+
 # -- cloud_properties that reach CloudStack -----------------------------------------------------------------
 
 

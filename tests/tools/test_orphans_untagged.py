@@ -38,3 +38,28 @@ def test_untagged_ephemeral_volume_of_a_gone_vm_is_reported_not_deleted(simulato
     found = [f for f in orphans_json(config) if f["id"] == volume["id"]]
     assert found and not found[0]["orphan"], found
     assert gone_vm in found[0]["reason"]
+
+
+def test_tagged_ephemeral_disk_of_an_untagged_vm_is_kept(simulator, tmp_path):
+    """create_vm tags the ephemeral disk before its VM: killed in between, the disk is tagged and
+    attached to a VM with no CPI tag. Its VM exists, so the disk is reported and kept, not
+    taken for the disk of a gone VM."""
+    from cpi_framework.cloudstack import ClientSettings, CloudStackClient
+    from cpi_framework.testing import run_cpi
+    from cpi_framework.testing.checks import STEMCELL_CONTEXT, dynamic
+
+    config = make_cpi_config(simulator, "xen", tmp_path)
+    template = next(t["id"] for t in simulator.inventory()["templates"]
+                    if t.get("zonename") == "zone-xen" and t["isready"])
+    created = run_cpi(config, "create_vm", "agent-o", template, {"compute_offering": "small", "disk": 1024},
+                      {"default": dynamic()}, [], {}, api_version=2, context=STEMCELL_CONTEXT)
+    assert created.error is None, created.error
+    vm_id = created.result[0]
+    operator = CloudStackClient(ClientSettings(endpoint=simulator.endpoint, api_key=simulator.api_key,
+                                               secret_key=simulator.secret_key))
+    operator.call_async("deleteTags", {"resourcetype": "UserVm", "resourceids": vm_id})
+    disk = next(v for v in simulator.inventory()["volumes"] if v.get("virtualmachineid") == vm_id
+                and v["type"] == "DATADISK")
+    found = [f for f in orphans_json(config) if f["id"] == disk["id"]]
+    assert found and not found[0]["orphan"], found
+    assert "no CPI tag" in found[0]["reason"]
