@@ -25,7 +25,7 @@ from cpi_framework.testing import make_cpi_config
 from cpi_framework.testing.contract import dynamic
 
 MINIMUM = {
-    "info": 0, "create_stemcell": 7, "calculate_vm_cloud_properties": 2, "create_vm": 14, "has_vm": 1,
+    "info": 0, "create_stemcell": 6, "calculate_vm_cloud_properties": 2, "create_vm": 14, "has_vm": 1,
     "set_vm_metadata": 4, "create_disk": 6, "has_disk": 1, "attach_disk": 4, "get_disks": 2,
     "set_disk_metadata": 3, "snapshot_disk": 3, "delete_snapshot": 3, "detach_disk": 3, "resize_disk": 4,
     "reboot_vm": 3, "delete_vm": 5, "delete_disk": 3, "delete_stemcell": 3,
