@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +97,7 @@ def validate_config(raw: Mapping[str, Any], where: str) -> Config:
         problems = "; ".join(f"{key}: {msg}{did_you_mean(key) if msg == 'unknown key' else ''}"
                              for key, msg in flatten_errors(exc.messages))
         raise ConfigError(f"invalid config file {where}: {problems}", path=where, messages=exc.messages) from None
-    return replace(config, path=where)
+    return config._replace(path=where)
 
 
 def suggest_key(dotted: str) -> str | None:

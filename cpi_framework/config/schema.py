@@ -1,27 +1,20 @@
-"""marshmallow schemas of the config file; each field's metadata is the job spec's description.
+"""marshmallow schemas of the config file: the authority on what a valid config is.
 
-``unknown = RAISE`` everywhere so a typo in a manifest fails naming the key; ``post_load``
-hooks build the frozen dataclasses of :mod:`cpi_framework.config.model`.
+Each field's metadata is the job spec's description. ``unknown = RAISE`` everywhere so a typo
+in a manifest fails naming the key. Each schema's ``build`` (from
+:mod:`cpi_framework.config.normalise`) makes its record in ``post_load``; the fast path calls
+the same functions. ``scripts/gen_config_table.py`` derives the fast path's table from these
+classes: after changing them, run it (a test fails while the table is out of date).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from cpi_framework.config.model import (
-    AgentConfig,
-    BlobstoreConfig,
-    CloudStackConfig,
-    Config,
-    CpiConfig,
-    RegistryConfig,
-    Timeouts,
-)
+from cpi_framework.config import normalise, validators
 
 
 def _f(field_cls: type[fields.Field], description: str, *, secret: bool = False, **kw: Any) -> fields.Field:
@@ -32,44 +25,35 @@ def _nested(schema: type[Schema], description: str) -> fields.Nested:
     return fields.Nested(schema, load_default=lambda: schema().load({}), metadata={"description": description})
 
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+def plain(check: Callable[[Any], bool], message: str) -> Callable[[Any], None]:
+    """A marshmallow validator from a plain check of :mod:`.validators`, which the fast path calls as is.
 
-
-def http_url(value: str) -> None:
-    """An absolute http(s) URL with a host name, IPv4 or [IPv6] address and an optional port.
-
-    Accepts what ``fields.Url(schemes={"http", "https"}, require_tld=False)`` accepted for an API
-    endpoint, with the same message, without that validator's regex: it spans every Unicode
-    letter case-insensitively and took ~30 ms to compile on every CPI call, nearly all of the
-    config's validation time. Internationalised host names are written in their ASCII (IDNA)
-    form in an endpoint.
+    The generated table names the check (``validator.check``), so adding one here without
+    teaching the fast path fails the table's generator instead of passing unchecked.
     """
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
-    except ValueError:
-        raise ValidationError("Not a valid URL.") from None
-    host = parts.hostname or ""
-    ok = (parts.scheme.lower() in ("http", "https") and bool(host) and not any(c.isspace() for c in value)
-          and (_HOST.fullmatch(host) is not None or _is_ip_literal(host, parts.netloc)))
-    if not ok:
-        raise ValidationError("Not a valid URL.")
+
+    def validator(value: Any) -> None:
+        if not check(value):
+            raise ValidationError(message)
+
+    validator.check = check.__name__  # type: ignore[attr-defined]
+    return validator
 
 
-def _is_ip_literal(host: str, netloc: str) -> bool:
-    import ipaddress
-
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.version == 4 or f"[{host}]" in netloc.lower()
+http_url = plain(validators.http_url, "Not a valid URL.")
 
 
 class _Strict(Schema):
+    build: ClassVar[Callable[[dict[str, Any]], Any] | None] = None
+    """The section's record from its loaded values (a plain dict when ``None``)."""
+
     class Meta:
         unknown = RAISE
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> Any:
+        build = type(self).build
+        return data if build is None else build(data)
 
 
 class TimeoutsSchema(_Strict):
@@ -90,9 +74,7 @@ class TimeoutsSchema(_Strict):
     snapshot = _f(fields.Float, "Deadline for creating and deleting snapshots", load_default=None)
     template = _f(fields.Float, "Deadline for template registration jobs", load_default=None)
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> Timeouts:
-        return Timeouts(**data)
+    build = staticmethod(normalise.build_timeouts)
 
 
 class CloudStackSchema(_Strict):
@@ -184,19 +166,7 @@ class CloudStackSchema(_Strict):
     )
     timeouts = _nested(TimeoutsSchema, "Per-operation deadlines in seconds")
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> CloudStackConfig:
-        data.pop("private_key", None)
-        timeouts: Timeouts = data.pop("timeouts")
-        legacy_default, legacy_volume = data.pop("state_timeout"), data.pop("state_timeout_volume")
-        if legacy_default is not None and timeouts.default == 1200:
-            timeouts = replace(timeouts, default=legacy_default)
-        if legacy_volume is not None and timeouts.volume is None:
-            timeouts = replace(timeouts, volume=legacy_volume)
-        if data.get("proxy_host") == "":
-            data["proxy_host"] = None
-        data["stemcell_zones"] = tuple(data["stemcell_zones"])
-        return CloudStackConfig(timeouts=timeouts, **data)
+    build = staticmethod(normalise.build_cloudstack)
 
 
 class AgentSchema(_Strict):
@@ -207,9 +177,7 @@ class AgentSchema(_Strict):
         secret=True,
     )
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> AgentConfig:
-        return AgentConfig(**data)
+    build = staticmethod(normalise.build_agent)
 
 
 class BlobstoreAgentSchema(_Strict):
@@ -227,10 +195,7 @@ class BlobstoreSchema(_Strict):
     agent = _nested(BlobstoreAgentSchema, "Credentials agents use for the blobstore")
     options = _f(fields.Dict, "Extra provider options passed through to agent settings", load_default=dict, secret=True)
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> BlobstoreConfig:
-        agent = data.pop("agent")
-        return BlobstoreConfig(agent_user=agent.get("user"), agent_password=agent.get("password"), **data)
+    build = staticmethod(normalise.build_blobstore)
 
 
 class RegistrySchema(_Strict):
@@ -240,9 +205,7 @@ class RegistrySchema(_Strict):
     user = _f(fields.String, "Registry user", load_default=None)
     password = _f(fields.String, "Registry password", load_default=None, secret=True)
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> RegistryConfig:
-        return RegistryConfig(**data)
+    build = staticmethod(normalise.build_registry)
 
 
 class OfferingTagsSchema(_Strict):
@@ -290,25 +253,11 @@ class CpiSchema(_Strict):
     )
     calculate_vm_cloud_properties = _nested(CalculateSchema, "Offering filters for calculate_vm_cloud_properties")
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> CpiConfig:
-        calc = data.pop("calculate_vm_cloud_properties")
-        data["ntp"] = tuple(data["ntp"])
-        return CpiConfig(
-            compute_offering_tags=_split(calc["compute"]["tags"]),
-            disk_offering_tags=_split(calc["disk"]["tags"]),
-            **data,
-        )
-
-
-def _split(tags: str | None) -> tuple[str, ...]:
-    return tuple(t.strip() for t in (tags or "").split(",") if t.strip())
+    build = staticmethod(normalise.build_cpi)
 
 
 class ConfigSchema(_Strict):
     cloudstack = fields.Nested(CloudStackSchema, required=True, metadata={"description": "CloudStack access"})
     cpi = _nested(CpiSchema, "CPI behaviour and agent settings")
 
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> Config:
-        return Config(**data)
+    build = staticmethod(normalise.build_config)

@@ -153,9 +153,7 @@ def tool_context(config: Config | str, name: str, *, verbose: bool = False, dire
     if isinstance(config, str):
         config = load_tool_config(config)
     if verbose:  # the client logs each request (redacted) only with cpi.debug
-        from dataclasses import replace
-
-        config = replace(config, cpi=replace(config.cpi, debug=True))
+        config = config._replace(cpi=config.cpi._replace(debug=True))
     plugins = PluginHost(config.cloudstack.hypervisor)
     logger, redactor = tool_logger(name, verbose=verbose, stream=stream, secrets=config.secrets(), level=level)
     request = {"director_uuid": director_uuid} if director_uuid else {}
