@@ -77,12 +77,10 @@ class Dispatcher:
                            logger=lambda: self.log.getChild(method), redactor=self.call_log.redactor)
 
     def _context(self, request: dict[str, Any], context: dict[str, Any], api_version: int, method: str) -> Any:
-        from cpi_framework.config.deferred_regex import marshmallow_imported
+        from cpi_framework.config import load_config  # marshmallow only for a config it must judge
         from cpi_framework.context import CallContext
         from cpi_framework.plugin_system.host import PluginHost
 
-        with marshmallow_imported():  # the config schema imports marshmallow: ~25 ms less, see there
-            from cpi_framework.config import load_config
         overrides = {k: v for k, v in context.items() if k in rpc.CONTEXT_CONFIG_SECTIONS and isinstance(v, dict)}
         config = load_config(self.config_path, overrides or None)  # type: ignore[arg-type]
         self.call_log.redactor.add(config.secrets())

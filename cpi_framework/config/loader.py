@@ -2,6 +2,11 @@
 
 The property names of the Java CloudStack CPI (bosh-cloudstack-cpi-core) are kept; keys of its
 WebDAV daemon are not accepted. Unknown keys fail naming the key and the file.
+
+A config goes through the fast path (:mod:`cpi_framework.config.fast`) first, which accepts
+only what it proves valid and builds the same :class:`Config`; everything else is validated by
+the marshmallow schema (:func:`validate_config`), the authority for what is valid and for
+every error message. So a valid config costs no ``import marshmallow``.
 """
 
 from __future__ import annotations
@@ -9,13 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from marshmallow import Schema, ValidationError, fields
-
-from cpi_framework.config.model import Config
-from cpi_framework.config.schema import ConfigSchema
 from cpi_framework.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cpi_framework.config.model import Config
 
 
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
@@ -30,7 +34,12 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     if overrides:
         raw = deep_merge(raw, overrides)
         where = f"{path} (with the director context's overrides)"
-    return validate_config(raw, where)
+    from cpi_framework.config.fast import load_valid
+
+    config = load_valid(raw)
+    if config is None:
+        return validate_config(raw, where)
+    return config._replace(path=where)
 
 
 def read_config_file(path: Path) -> str:
@@ -91,6 +100,13 @@ def _yaml_problem(exc: Exception) -> str:
 
 
 def validate_config(raw: Mapping[str, Any], where: str) -> Config:
+    """Validate with the marshmallow schema: the config, or a ConfigError naming every problem."""
+    from cpi_framework.config.deferred_regex import marshmallow_imported
+
+    with marshmallow_imported():  # ~25 ms less on the first import, see there
+        from marshmallow import ValidationError
+
+        from cpi_framework.config.schema import ConfigSchema
     try:
         config: Config = ConfigSchema().load(raw)
     except ValidationError as exc:
@@ -104,14 +120,16 @@ def suggest_key(dotted: str) -> str | None:
     """The known key a misspelled one most likely meant (``cpi.agent.mbuss`` → ``cpi.agent.mbus``)."""
     import difflib
 
+    from cpi_framework.config.table import SECTIONS  # the schema's keys, without importing it
+
     *parents, key = dotted.split(".")
-    schema: Schema = ConfigSchema()
+    section = SECTIONS[""]
     for parent in parents:
-        field = schema.fields.get(parent)
-        if not isinstance(field, fields.Nested):
+        field = section["fields"].get(parent)
+        if field is None or field["type"] != "section":
             return None
-        schema = field.schema
-    close = difflib.get_close_matches(key, list(schema.fields), n=1, cutoff=0.75)
+        section = SECTIONS[field["section"]]
+    close = difflib.get_close_matches(key, list(section["fields"]), n=1, cutoff=0.75)
     return ".".join([*parents, close[0]]) if close else None
 
 
