@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from reliability_report import WORKER_KEY, figures_file, merge, write_report
 from upload_host_support import ssvm_pki  # noqa: F401 - a fixture for tests/integration and tests/tools
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,3 +60,22 @@ def clean_env() -> dict[str, str]:
         "HOME": os.environ.get("HOME", "/root"),
         "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
     }
+
+
+# -- pytest-xdist controller: the reliability figures of all workers, written once (tests/reliability_report.py)
+_STARTED = time.time()
+_WORKER_FIGURES: list[dict[str, Any]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    figures = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+    if figures:
+        _WORKER_FIGURES.append(figures)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _WORKER_FIGURES:
+        run_dir = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # the workers' parent
+        write_report(terminalreporter, config, merge(_WORKER_FIGURES), figures_file(run_dir), exitstatus=exitstatus,
+                     started=_STARTED)

@@ -5,19 +5,19 @@ The CPI test kit (``cpi_framework.testing``) is enabled by the top-level ``tests
 At session end the figures (requests tried, faults injected, leaks found, ...) are written as
 JSON to ``$CPI_RELIABILITY_FIGURES``, by default into this run's own pytest temporary
 directory (concurrent runs never share a file), and ``docs/reliability.md`` takes them from
-there. The terminal gets one line naming the file; ``CPI_RELIABILITY_REPORT=1`` (or ``-v``)
-prints the whole table.
+there; under pytest-xdist the controller adds up the workers' figures (``tests/reliability_report.py``).
+The terminal gets one line naming the file; ``CPI_RELIABILITY_REPORT=1`` (or ``-v``) prints the
+whole table.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from typing import Any
 
 import pytest
-from reliability_support import FIGURES, HEAVY, RUN_DIR, figures_path
+from reliability_report import WORKER_KEY, write_report
+from reliability_support import FIGURES, RUN_DIR, figures_path
 
 _STARTED = time.time()
 
@@ -44,27 +44,14 @@ def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     RUN_DIR[:] = [tmp_path_factory.getbasetemp()]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its figures to the controller, which writes the run's (tests/conftest.py)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output[WORKER_KEY] = FIGURES.as_dict()
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    data = FIGURES.as_dict()
-    if not any(data["counts"].values()):
-        return
-    data["tier"] = "heavy (CPI_HEAVY_TESTS=1)" if HEAVY else "fast"
-    data["seconds"] = round(time.time() - _STARTED, 1)
-    data["exitstatus"] = int(exitstatus)
-    path = figures_path()
-    try:
-        path.write_text(json.dumps(data, indent=2, sort_keys=True))
-    except OSError as exc:
-        terminalreporter.write_line(f"reliability figures: cannot write {path}: {exc.strerror or exc}")
-        return
-    if os.environ.get("CPI_RELIABILITY_REPORT") != "1" and config.get_verbosity() < 1:
-        problems = data["counts"].get("leaks found", 0) + data["counts"].get("secret hits (must be 0)", 0)
-        terminalreporter.write_line(f"reliability figures: {path} ({problems} leaks or secret hits; "
-                                    "CPI_RELIABILITY_REPORT=1 prints the table)")
-        return
-    terminalreporter.section("reliability figures")
-    for name, value in data["counts"].items():
-        terminalreporter.write_line(f"{name:>40}: {value}")
-    for name, value in data["notes"].items():
-        terminalreporter.write_line(f"{name:>40}: {value}")
-    terminalreporter.write_line(f"(written to {path})")
+    if getattr(config, "workerinput", None) is None:  # not an xdist worker: this process ran every test
+        write_report(terminalreporter, config, FIGURES.as_dict(), figures_path(), exitstatus=exitstatus,
+                     started=_STARTED)
