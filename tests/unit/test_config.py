@@ -183,3 +183,24 @@ def test_endpoint_urls_that_are_accepted(tmp_path, endpoint):
 def test_endpoint_urls_that_are_refused(tmp_path, endpoint):
     with pytest.raises(ConfigError, match=r"cloudstack\.endpoint: Not a valid URL\."):
         load_config(write(tmp_path, deep_merge(BASE, {"cloudstack": {"endpoint": endpoint}})))
+
+
+def test_records_are_immutable_keyword_built_and_compared_by_value():
+    from cpi_framework.config import AgentConfig, CloudStackConfig, Timeouts
+
+    assert Timeouts(default=5) == Timeouts(default=5.0, create_vm=None) != Timeouts(default=6)
+    assert Timeouts() != (1200, None, None, None, None, None, None, None, None)  # not a tuple
+    assert hash(Timeouts(default=5)) == hash(Timeouts(default=5))
+    assert repr(AgentConfig(mbus="nats://x")) == "AgentConfig(mbus='nats://x')"
+    with pytest.raises(TypeError, match="mbuss"):
+        AgentConfig(mbuss="nats://x")
+    with pytest.raises(TypeError, match="endpoint"):
+        CloudStackConfig(api_key="k", secret_access_key="s", default_zone="z")
+    timeouts = Timeouts(default=5)
+    changed = timeouts._replace(volume=9)
+    assert (changed.default, changed.volume, timeouts.volume) == (5, 9, None)
+    with pytest.raises(TypeError):
+        timeouts._replace(volumes=9)
+    with pytest.raises(AttributeError):
+        del timeouts.default
+    assert timeouts.for_op("volume") == 5 and changed.for_op("volume") == 9 and timeouts.for_op("count") == 5
