@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, fields, missing, validate
+from marshmallow import RAISE, Schema, fields, missing, validate
 
 from cpi_framework.config import normalise, validators
 from cpi_framework.config.schema import ConfigSchema
@@ -44,6 +44,8 @@ class Unsupported(Exception):
 
 
 def section(schema: Schema, where: str, sections: dict[str, Any]) -> dict[str, Any]:
+    if schema.unknown != RAISE or schema.many or schema.only or schema.exclude or schema.partial:
+        raise Unsupported(f"{where or 'ConfigSchema'}: schema options (the fast path declines unknown keys)")
     hooks = {tag: [name for name, *_ in entries] for tag, entries in schema._hooks.items() if entries}
     if hooks != {"post_load": ["_make"]}:
         raise Unsupported(f"{where or 'ConfigSchema'}: schema hooks {hooks} (only the build post_load is known)")
@@ -61,6 +63,8 @@ def field(fld: fields.Field, where: str, sections: dict[str, Any], *, item: bool
         raise Unsupported(f"{where}: data_key/attribute")
     if fld.pre_load or fld.post_load:
         raise Unsupported(f"{where}: field-level pre_load/post_load")
+    if fld.dump_only:
+        raise Unsupported(f"{where}: dump_only (marshmallow treats the key as unknown on load)")
     spec: dict[str, Any] = {"required": bool(fld.required), "allow_none": bool(fld.allow_none),
                             "secret": bool(fld.metadata.get("secret"))}
     if isinstance(fld, fields.Nested):

@@ -59,11 +59,21 @@ def test_the_table_lists_every_property_of_the_property_table():
     fields.Boolean(load_default=None, truthy={"sure"}),
     fields.Dict(load_default=dict, values=fields.Integer()),
     fields.String(),
+    fields.String(load_default=None, dump_only=True),
 ])
 def test_the_generator_refuses_what_the_fast_path_does_not_check(fld):
     schema = type("Probe", (_Strict,), {"probe": fld})()
     gen = generator()
     with pytest.raises(gen.Unsupported):
+        gen.section(schema, "", {})
+
+
+def test_the_generator_refuses_a_section_that_lets_unknown_keys_through():
+    from marshmallow import EXCLUDE
+
+    schema = type("Lenient", (_Strict,), {"probe": fields.String(load_default=None)})(unknown=EXCLUDE)
+    gen = generator()
+    with pytest.raises(gen.Unsupported, match="unknown keys"):
         gen.section(schema, "", {})
 
 
