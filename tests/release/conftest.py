@@ -2,16 +2,18 @@
 
 Building the layout is the slow part (``pip wheel`` of this repository, ``pip download`` of
 the pinned dependencies for this interpreter, then the packages' own packaging scripts), so
-it happens once per session.
+it happens once per session; the wheels once per run, also when pytest-xdist workers share it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -47,16 +49,37 @@ class Wheels:
     vendor: Path  # blobs/cloudstack_cpi/vendor stand-in (this interpreter's platform only)
 
 
+WHEELS_WAIT = 1200.0
+"""Seconds a pytest-xdist worker waits for another worker's wheel build (it takes minutes on a busy machine)."""
+
+
 @pytest.fixture(scope="session")
 def release_wheels(tmp_path_factory: pytest.TempPathFactory, build_blobs: ModuleType) -> Wheels:
-    root = tmp_path_factory.mktemp("wheels")
-    own = root / "wheels"
-    vendor = root / "vendor"
-    try:
-        build_blobs.build_own_wheels(own)
-        build_blobs.download_vendor(vendor, targets=None)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"building the release wheels failed: {exc}")
+    """The wheels, built once per run: pytest-xdist workers share one build in the run's temp dir
+    (the first to take the lock builds, the others wait for it), as a single process would."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "release-wheels"
+    root.mkdir(exist_ok=True)
+    own, vendor, done = root / "wheels", root / "vendor", root / "built"
+    with open(root / ".lock", "w") as lock:
+        deadline = time.monotonic() + WHEELS_WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another worker held {root}/.lock for {WHEELS_WAIT:.0f} s building the wheels")
+                time.sleep(0.5)
+        if not done.exists():
+            shutil.rmtree(own, ignore_errors=True)
+            shutil.rmtree(vendor, ignore_errors=True)
+            try:
+                build_blobs.build_own_wheels(own)
+                build_blobs.download_vendor(vendor, targets=None)
+            except subprocess.CalledProcessError as exc:
+                pytest.fail(f"building the release wheels failed: {exc}")
+            done.touch()
     return Wheels(own, vendor)
 
 
