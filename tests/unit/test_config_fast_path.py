@@ -204,8 +204,8 @@ def test_the_reliability_tiers_malformed_configs():
 # -- configs written in the repository
 
 def _literal_configs() -> Iterator[tuple[str, Any]]:
-    """Dict literals with a ``cloudstack``/``cpi`` key, and the overrides given to the test kit, in every test file."""
-    roots = [REPO / "tests", REPO / "plugins", REPO / "examples", REPO / "cpi_framework" / "testing"]
+    """Dict literals with a ``cloudstack``/``cpi`` key, and the test kit's overrides, in the repository's code."""
+    roots = [REPO / "tests", REPO / "plugins", REPO / "examples", REPO / "bench", REPO / "cpi_framework" / "testing"]
     for path in sorted(p for root in roots for p in root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
