@@ -12,13 +12,15 @@ every error message. So a valid config costs no ``import marshmallow``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cpi_framework.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cpi_framework.config.model import Config
 
 
@@ -27,13 +29,12 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
 
     :raises ConfigError: naming the file and every offending key.
     """
-    path = Path(path)
-    text = read_config_file(path)
-    raw = parse_config_text(text, str(path))
-    where = str(path)
+    where = config_path_text(path)
+    text = read_config_file(where)
+    raw = parse_config_text(text, where)
     if overrides:
         raw = deep_merge(raw, overrides)
-        where = f"{path} (with the director context's overrides)"
+        where = f"{where} (with the director context's overrides)"
     from cpi_framework.config.fast import load_valid
 
     config = load_valid(raw)
@@ -42,10 +43,26 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     return config._replace(path=where)
 
 
-def read_config_file(path: Path) -> str:
+def config_path_text(path: str | Path) -> str:
+    """``str(Path(path))`` (the name every message gives), importing pathlib only when it would change the text.
+
+    pathlib (and what it imports) is ~3 ms of a call that needs none of it: a director's path is
+    already in the form pathlib would print.
+    """
+    text = os.fspath(path)
+    if (isinstance(text, str) and text and "//" not in text and "/./" not in text and not text.startswith("./")
+            and not text.endswith(("/", "/.")) and text != "."):
+        return text
+    from pathlib import Path
+
+    return str(Path(text))
+
+
+def read_config_file(path: str | Path) -> str:
     """The file's text; unreadable or non-UTF-8 files are ConfigErrors naming the file."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", path=str(path)) from exc
     except UnicodeDecodeError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cpi_framework.config import Config, deep_merge, load_config, property_table, validate_config
 from cpi_framework.config.light import read_hypervisor_name
@@ -204,3 +206,12 @@ def test_records_are_immutable_keyword_built_and_compared_by_value():
     with pytest.raises(AttributeError):
         del timeouts.default
     assert timeouts.for_op("volume") == 5 and changed.for_op("volume") == 9 and timeouts.for_op("count") == 5
+
+
+@given(st.text(alphabet="a./ ~é", max_size=12))
+def test_config_path_text_is_what_pathlib_prints(text):
+    from pathlib import Path, PurePath
+
+    from cpi_framework.config.loader import config_path_text
+
+    assert config_path_text(text) == str(Path(text)) == config_path_text(PurePath(text))
