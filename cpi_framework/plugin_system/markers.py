@@ -5,7 +5,7 @@ calls run a hook through pluggy (``info`` and ``has_vm`` run none): importing pl
 pulls in ``inspect``, would cost every call ~25 ms for nothing. These markers record the same
 options as ``pluggy.HookimplMarker`` / ``pluggy.HookspecMarker`` (same keywords, same defaults,
 same checks) under their own attribute; the pluggy manager reads them through its documented
-extension points (:class:`~cpi_framework.plugin_system.manager.CpiPluginManager`), so wrappers,
+extension points (:class:`~cpi_framework.plugin_system.pluggy_manager.CpiPluginManager`), so wrappers,
 ``tryfirst``, ``specname``... behave exactly as with pluggy's own markers, which keep working.
 
 :func:`marked_hooks` finds a plugin's marked functions the way pluggy's ``register`` does
