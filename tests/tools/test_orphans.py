@@ -121,7 +121,9 @@ def test_min_age_protects_fresh_resources(capsys, simulator, config):
 
 
 def test_kill_during_deploy_leaves_an_untagged_vm_reported_not_deleted(capsys, simulator, config):
-    simulator.faults.hang_jobs("createTags")  # the VM is tagged while it deploys: keep it untagged here
+    # the VM and its ephemeral disk are tagged while the VM deploys (two createTags jobs, the
+    # disk's first): keep both untagged here
+    simulator.faults.hang_jobs("createTags", 2)
     kill_create_vm_during(simulator, config, "deployVirtualMachine")
     simulator.faults.clear()
     code, report = scan(capsys, config, "--min-age", "0", "--delete")
