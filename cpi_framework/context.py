@@ -88,6 +88,7 @@ class CallContext:
     @cached_property
     def client(self) -> CloudStackClient:
         from cpi_framework.cloudstack import ClientSettings, CloudStackClient
+        from cpi_framework.cloudstack.client import LazyLogger
 
         cs = self.config.cloudstack
         verify: bool | str = True
@@ -104,7 +105,7 @@ class CallContext:
             job_timeout=cs.timeouts.default,
             debug=self.config.cpi.debug,
         )
-        return CloudStackClient(settings, logger=self.log.getChild("cloudstack"))
+        return CloudStackClient(settings, logger=LazyLogger(lambda: self.log.getChild("cloudstack")))
 
     def temp_file(self, content: str, suffix: str) -> str:
         """Write ``content`` to a private temporary file (a CA bundle for the HTTP layer), removed by :meth:`close`."""

@@ -93,6 +93,6 @@ class Dispatcher:
             api_version=api_version,
             request=context,
             method=method,
-            logger=self.log.getChild(method),
+            logger=lambda: self.log.getChild(method),  # made when the method first logs
             redactor=self.call_log.redactor,
         )

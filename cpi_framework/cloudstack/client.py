@@ -6,12 +6,11 @@ sleeping, and one persistent connection per client (:mod:`.connection`) is reuse
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .errors import (
@@ -27,10 +26,35 @@ from .params import flatten_params
 from .settings import MAX_THROTTLE_WAIT, ClientSettings, RequestStats
 from .transport import Transport
 
-__all__ = ["CloudStackClient"]
+if TYPE_CHECKING:
+    import logging
+
+__all__ = ["CloudStackClient", "LazyLogger"]
 
 MAX_PAGES = 10_000
 _KEY_PROBE = "listCapabilities"  # a read every account may call, answered without side effects
+
+
+class LazyLogger:
+    """A logger made on first use: most calls log nothing, and ``logging`` costs about 1x a bare
+    interpreter start to import (docs/performance.md, *Call overhead*)."""
+
+    __slots__ = ("_factory", "_logger")
+
+    def __init__(self, factory: Callable[[], logging.Logger]) -> None:
+        self._factory = factory
+        self._logger: logging.Logger | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._logger is None:
+            self._logger = self._factory()
+        return getattr(self._logger, name)
+
+
+def _module_logger() -> logging.Logger:
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 class CloudStackClient:
@@ -39,7 +63,7 @@ class CloudStackClient:
     def __init__(
         self,
         settings: ClientSettings,
-        logger: logging.Logger | None = None,
+        logger: logging.Logger | LazyLogger | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         connection: Connection | None = None,
@@ -48,7 +72,7 @@ class CloudStackClient:
         jitter: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
-        self.logger = logger or logging.getLogger(__name__)
+        self.logger = logger if logger is not None else LazyLogger(_module_logger)
         self.clock = clock
         self._own_connection = connection is None
         self.connection = connection if connection is not None else Connection(

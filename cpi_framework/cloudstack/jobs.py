@@ -11,12 +11,13 @@ Polls count against the account's API rate limit (docs/performance.md, "Job wait
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import AsyncJobFailed, AsyncJobTimeout, CloudStackError, UnexpectedResponse
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["MAX_POLL_INTERVAL", "MIN_POLL_INTERVAL", "AsyncJob", "job_outcome", "poll_interval", "wait_jobs"]
 
@@ -29,11 +30,12 @@ LATENESS_FRACTION = 1 / 14
 JobResult = dict[str, Any] | CloudStackError
 
 
-@dataclass(frozen=True)
-class AsyncJob:
+class AsyncJob(NamedTuple):
     """A submitted job; ``object_id`` is the ``id`` create-style commands return at once.
 
     Keep ``object_id`` even if the job fails: the object (a VM in ``Error``) may need cleaning up.
+    A named tuple, not a dataclass: every call that talks to CloudStack imports this module, and
+    ``dataclasses`` brings ``inspect`` (about 1x a bare interpreter start, docs/performance.md).
     """
 
     job_id: str

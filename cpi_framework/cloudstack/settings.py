@@ -1,9 +1,6 @@
 """Client settings and request accounting (plain values, no I/O)."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["MAX_THROTTLE_WAIT", "ClientSettings", "RequestStats"]
 
@@ -11,21 +8,12 @@ MAX_THROTTLE_WAIT = 1200.0
 """Upper bound (seconds) on waiting out throttling for one call, whatever its job timeout."""
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """Everything the client needs to reach one CloudStack endpoint.
-
-    ``verify`` is ``True`` or a CA bundle path (the caller writes ``cloudstack.ca_cert`` to a
-    file); ``False`` disables verification and should only ever be a deliberate choice.
-    ``job_timeout`` bounds an async wait when the call gives no timeout; ``read_retries`` bounds
-    retries of read-only commands after transport faults and 5xx answers.
-    """
-
+class _Fields(NamedTuple):
     endpoint: str
-    api_key: str = field(repr=False)
-    secret_key: str = field(repr=False)
+    api_key: str
+    secret_key: str
     verify: bool | str = True
-    proxies: dict[str, str] | None = field(default=None, repr=False)
+    proxies: dict[str, str] | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     job_timeout: float = 1200.0
@@ -36,7 +24,22 @@ class ClientSettings:
     get_max_bytes: int = 4096
     user_agent: str = "cpi-framework-cloudstack-client"
 
-    def __post_init__(self) -> None:
+
+class ClientSettings(_Fields):
+    """Everything the client needs to reach one CloudStack endpoint (immutable; ``_replace`` copies).
+
+    ``verify`` is ``True`` or a CA bundle path (the caller writes ``cloudstack.ca_cert`` to a
+    file); ``False`` disables verification and should only ever be a deliberate choice.
+    ``job_timeout`` bounds an async wait when the call gives no timeout; ``read_retries`` bounds
+    retries of read-only commands after transport faults and 5xx answers. A named tuple, not a
+    dataclass: every call that talks to CloudStack builds one, and ``dataclasses`` costs its
+    ``inspect`` import; its repr leaves out the keys and the proxies (which may hold credentials).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "ClientSettings":  # noqa: UP037 - named tuples evaluate annotations
+        self = super().__new__(cls, *args, **kwargs)
         if not self.endpoint.startswith(("http://", "https://")):
             raise ValueError("CloudStack endpoint must be an http(s) URL, e.g. https://host:8080/client/api")
         if "?" in self.endpoint:
@@ -46,9 +49,14 @@ class ClientSettings:
         if not 0 < self.expires_seconds <= 900:
             # servers enforcing timestamps reject an expiry more than 15 minutes ahead
             raise ValueError("CloudStack signature expiry must be between 1 and 900 seconds")
+        return self
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields
+                          if name not in ("api_key", "secret_key", "proxies"))
+        return f"ClientSettings({shown})"
 
 
-@dataclass
 class RequestStats:
     """Counts what the client cost: requests per command, polls, and time spent sleeping.
 
@@ -56,11 +64,12 @@ class RequestStats:
     time spent inside HTTP requests.
     """
 
-    counts: dict[str, int] = field(default_factory=dict)
-    wait_seconds: float = 0.0
-    polls: int = 0
-    throttled: int = 0
-    retries: int = 0
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.wait_seconds = 0.0
+        self.polls = 0
+        self.throttled = 0
+        self.retries = 0
 
     @property
     def total_requests(self) -> int:

@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .connection import (
@@ -34,6 +33,9 @@ from .params import is_read_only, redact_params, scrub
 from .responses import is_transient, parse_response
 from .settings import ClientSettings, RequestStats
 from .signing import encode_query, signed_query
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["Transport"]
 
@@ -59,7 +61,7 @@ class Transport:
         settings: ClientSettings,
         *,
         connection: Connection,
-        logger: logging.Logger,
+        logger: logging.Logger | Any,  # or a LazyLogger
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         stats: RequestStats,

@@ -53,6 +53,15 @@ def test_a_valid_config_is_loaded_without_marshmallow(simulator, tmp_path):
     assert "cpi_framework.config.fast" in modules  # the config was loaded, by the fast path
 
 
+def test_a_call_that_logs_nothing_imports_no_logging_or_dataclasses(simulator, tmp_path):
+    """has_vm logs nothing at INFO: its logger, the client's and the job waiter's are made on
+    first use, and the client's records are named tuples (``dataclasses`` imports ``inspect``)."""
+    response, modules = has_vm(write(tmp_path, cpi_config_dict(simulator, "xen")))
+    assert response["error"] is None and response["log"] == "", response
+    assert not {"logging", "dataclasses", "inspect", "pluggy", "uuid"} & modules, sorted(
+        {"logging", "dataclasses", "inspect", "pluggy", "uuid"} & modules)
+
+
 def test_a_value_only_marshmallow_accepts_is_left_to_it(simulator, tmp_path):
     raw = cpi_config_dict(simulator, "xen", cloudstack={"proxy_port": "8080", "read_timeout": "60"})
     response, modules = has_vm(write(tmp_path, raw))

@@ -292,6 +292,9 @@ def test_settings_validate_endpoint() -> None:
     with pytest.raises(ValueError):
         ClientSettings(endpoint="cloud.example/client/api", api_key="k", secret_key="s")
     assert "s3cr3t" not in repr(ClientSettings(endpoint="https://h/client/api", api_key="k", secret_key="s3cr3t"))
+    shown = repr(ClientSettings(endpoint="https://h/client/api", api_key="my-api-key", secret_key="s",
+                                proxies={"https": "http://user:pr0xy-pw@proxy:3128"}))
+    assert "my-api-key" not in shown and "pr0xy-pw" not in shown and "https://h/client/api" in shown
 
 
 def test_redirect_is_not_followed(api: FakeApi, client: CloudStackClient) -> None:
