@@ -23,18 +23,17 @@ Flow (why each step is where it is):
 
 Any failure after step 3 runs the full ``delete_vm`` path on the VM, deletes every volume and
 affinity group this call created and the registry entry it wrote, then raises
-``VMCreationFailed`` (``ok_to_retry`` for transient causes only).
+``VMCreationFailed`` (``ok_to_retry`` for transient causes only). The deploy parameters and the
+user-data size pre-check, which create nothing, are in :mod:`cpi_framework.vm_params`.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from cpi_framework import agent_settings
+from cpi_framework import agent_settings, vm_params
 from cpi_framework import networks as net
 from cpi_framework.cloud_properties import load_networks, load_vm_type
 from cpi_framework.errors import BoshError, CloudError, CpiError, VMCreationFailed, is_transient
@@ -83,7 +82,7 @@ class VmBuild:
                            f"(networks: {', '.join(sorted(nets))})")
         if env is not None and not isinstance(env, dict):
             raise CpiError(f"Invalid env: expected an object or null, got {type(env).__name__}")
-        ephemeral_offering = self._ephemeral_offering(vm_type)
+        ephemeral_offering = vm_params.ephemeral_offering(ctx, vm_type)
         use_registry = registry.registry_mode(ctx)
         if use_registry:
             registry.require_registry(ctx)
@@ -97,19 +96,6 @@ class VmBuild:
             self._fail(exc)
         except Exception as exc:
             self._fail(exc)
-
-    def _ephemeral_offering(self, vm_type: dict[str, Any]) -> str | None:
-        if not vm_type.get("disk"):
-            return None
-        cpi = self.ctx.config.cpi
-        offering = vm_type.get("ephemeral_disk_offering") or cpi.default_ephemeral_disk_offering
-        offering = offering or cpi.default_disk_offering
-        if not offering:
-            raise CpiError(
-                f"Invalid VM cloud_properties: disk = {vm_type['disk']} asks for an ephemeral disk but neither "
-                "cloud_properties.ephemeral_disk_offering nor cpi.default_ephemeral_disk_offering is set"
-            )
-        return offering
 
     def _create(
         self,
@@ -130,10 +116,11 @@ class VmBuild:
         offering = self._offering(vm_type)
         template = templates.get_template(ctx, stemcell_cid, zone_id)
         nics = net.plan_nics(ctx, zone_id, nets)
-        self._check_settings_size(agent_id, vm_type, nets, nics, env, ephemeral_offering, use_registry)
-        params = self._deploy_params(zone_id, offering, template, vm_type, nics)
+        vm_params.check_settings_size(ctx, self.hostname, agent_id, vm_type, nets, nics, env, ephemeral_offering,
+                                      use_registry)
+        params = vm_params.deploy_params(ctx, self.hostname, zone_id, offering, template, vm_type, nics)
         if ephemeral_offering:
-            params.update(self._ephemeral_params(ephemeral_offering, int(vm_type["disk"])))
+            params.update(vm_params.ephemeral_params(ctx, ephemeral_offering, int(vm_type["disk"])))
             self.wants_ephemeral = True
         group_ids = placement.affinity_group_ids(ctx, vm_type, env, self.groups)
         if group_ids:
@@ -176,87 +163,6 @@ class VmBuild:
             return catalog.service_offering(self.ctx, name)
         except CloudError as exc:
             raise CloudError(f"cloud_properties.compute_offering = '{name}': {exc.message}") from None
-
-    def _deploy_params(self, zone_id: str, offering: dict[str, Any], template: dict[str, Any],
-                       vm_type: dict[str, Any], nics: list[net.Nic]) -> dict[str, Any]:
-        ctx = self.ctx
-        details: dict[str, Any] = {}
-        if offering.get("iscustomized"):
-            if not vm_type.get("cpu") or not vm_type.get("ram"):
-                raise CpiError(
-                    f"Invalid VM cloud_properties: compute_offering = '{vm_type['compute_offering']}' is a "
-                    f"customised offering and needs cpu and ram (got cpu = {vm_type.get('cpu')}, ram = "
-                    f"{vm_type.get('ram')})"
-                )
-            details = {"cpuNumber": str(vm_type["cpu"]), "memory": str(vm_type["ram"])}
-            speed = _custom_cpu_speed(vm_type, offering)
-            if speed is not None:
-                details["cpuSpeed"] = speed
-        elif vm_type.get("cpu") or vm_type.get("ram"):
-            ctx.log.warning("compute offering '%s' is not customised: cloud_properties cpu/ram are ignored",
-                            offering.get("name"))
-        params: dict[str, Any] = {
-            "zoneid": zone_id,
-            "serviceofferingid": offering["id"],
-            "templateid": template["id"],
-            "name": self.hostname,
-            "iptonetworklist": net.ip_to_network_list(nics),
-            "keypair": ctx.config.cloudstack.default_key_name,
-            "startvm": False,
-            "details": details,
-        }
-        if vm_type.get("root_disk_size"):
-            params["rootdisksize"] = math.ceil(vm_type["root_disk_size"] / 1024)
-        return params
-
-    def _check_settings_size(self, agent_id: str, vm_type: dict[str, Any], nets: dict[str, dict[str, Any]],
-                             nics: list[net.Nic], env: dict[str, Any] | None, ephemeral_offering: str | None,
-                             use_registry: bool) -> None:
-        """Refuse settings above the cloud's user-data limit before anything exists.
-
-        The settings are built for a stand-in VM whose ids, MACs and addresses are as long as real
-        ones, so the size matches what ``updateVirtualMachine`` will carry. Should a plugin hook
-        need the real VM for that, the check is left to the one after the deploy (which cleans up).
-        """
-        ctx = self.ctx
-        stand_in = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-        vm = {"id": stand_in, "name": self.hostname, "displayname": self.hostname, "zoneid": stand_in,
-              "nic": [{"networkid": str(n.network["id"]), "ipaddress": n.ip or "255.255.255.255",
-                       "netmask": "255.255.255.255", "gateway": "255.255.255.255",
-                       "macaddress": "ff:ff:ff:ff:ff:ff"} for n in nics]}
-        disk = {"id": stand_in, "name": "ROOT-9999999", "type": "ROOT", "deviceid": 0}
-        mute = _Mute()
-        ctx.log.addFilter(mute)  # the real build logs its warnings; this one stays silent
-        try:
-            ephemeral_hint = None
-            if ephemeral_offering:
-                ephemeral_hint = ctx.plugins.disk_hint({**disk, "type": "DATADISK", "deviceid": 1}, vm, "ephemeral")
-            settings = agent_settings.build_settings(
-                ctx, agent_id=agent_id, vm=vm, system_hint=ctx.plugins.disk_hint(disk, vm, "system"),
-                ephemeral_hint=ephemeral_hint, env=env,
-                networks=net.settings_networks(ctx, vm, nics, nets, vm_type.get("routes") or {}),
-            )
-            document = agent_settings.add_registry_pointer(ctx, settings, vm) if use_registry else settings
-            user_data = ctx.plugins.user_data(document, {**vm, "networks": [n.network for n in nics]})
-        except Exception as exc:  # noqa: BLE001 - a hook that needs the real VM: checked after the deploy
-            ctx.log.removeFilter(mute)
-            ctx.log.debug("user-data size not checked before the deploy: %s", exc)
-            return
-        ctx.log.removeFilter(mute)
-        agent_settings.encode_user_data(user_data, ctx.config.cloudstack.user_data_max_length)
-
-    def _ephemeral_params(self, offering_name: str, size_mb: int) -> dict[str, Any]:
-        """Deploy's ``diskofferingid`` (+ ``size`` in GB for a custom offering) for the ephemeral disk.
-
-        A fixed-size offering too small for ``disk`` fails here, before anything exists; the
-        server ignores ``size`` for a fixed offering (``CloudOrchestrator.createVirtualMachine``
-        uses the offering's size), so none is sent.
-        """
-        from cpi_framework.services import volumes
-
-        volumes.check_size_mb(size_mb)
-        offering = catalog.disk_offering(self.ctx, offering_name)
-        return {"diskofferingid": offering["id"], **volumes.size_params(offering, size_mb)}
 
     def _deploy(self, params: dict[str, Any], own_tags: dict[str, str], *,
                 with_ephemeral: bool) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -426,32 +332,6 @@ class VmBuild:
         for problem in problems:
             ctx.log.error("cleanup after failed create_vm: %s", problem)
         return problems
-
-
-class _Mute(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-def _custom_cpu_speed(vm_type: dict[str, Any], offering: dict[str, Any]) -> str | None:
-    """The ``cpuSpeed`` detail for a customised offering, or None when it must not be sent.
-
-    ``UserVmManagerImpl.validateCustomParameters`` requires ``cpuSpeed`` when the offering has no
-    speed, and refuses it ("The cpu speed of this offering id:… is not customizable") when the
-    offering fixes one, as "custom constrained" offerings do (listed ``iscustomized`` with a
-    ``cpuspeed``).
-    """
-    wanted = vm_type.get("cpu_speed")
-    fixed = offering.get("cpuspeed")
-    if not fixed:
-        return str(wanted or 2000)
-    if wanted and int(wanted) != int(fixed):
-        raise CpiError(
-            f"Invalid VM cloud_properties: cpu_speed = {wanted} but compute_offering = "
-            f"'{vm_type['compute_offering']}' fixes the CPU speed at {fixed} MHz; remove cpu_speed or use an "
-            "offering whose CPU speed is customisable"
-        )
-    return None
 
 
 def _transient(exc: BaseException) -> bool:
