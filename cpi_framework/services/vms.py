@@ -97,10 +97,11 @@ def is_ephemeral_of(volume: dict[str, Any], vm: dict[str, Any]) -> bool:
 
 def detached_ephemeral_volumes(ctx: CallContext, vm: dict[str, Any]) -> list[dict[str, Any]]:
     """This VM's ephemeral volumes that are not attached: an earlier delete_vm failed after
-    detaching them, or create_vm was killed before attaching (or even tagging) them.
+    detaching them, or an earlier release's create_vm (which made the disk with ``createVolume``)
+    was killed before attaching (or even tagging) them.
 
     Found by exact name, ``bosh-ephemeral-<vm id>``: the name is set by ``createVolume`` itself,
-    so unlike the tags it cannot be missing.
+    so unlike the tags it cannot be missing. Today's create_vm deploys the disk with the VM.
     """
     from cpi_framework.services.volumes import GONE_STATES
 

@@ -206,7 +206,6 @@ def create_volume(
     size_mb: int,
     offering: str | dict[str, Any],
     role: Role,
-    extra_tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Create a tagged DATADISK volume (state ``Allocated`` until its first attach).
 
@@ -219,7 +218,7 @@ def create_volume(
     check_size_mb(size_mb)
     offer = offering if isinstance(offering, dict) else catalog.disk_offering(ctx, offering)
     params = {"name": name, "zoneid": zone_id, "diskofferingid": offer["id"], **size_params(offer, size_mb)}
-    tags = {**(extra_tags or {}), **cpi_tags(ctx, role)}
+    tags = cpi_tags(ctx, role)
     job = ctx.client.submit("createVolume", params)
     try:
         # tagged while the create job runs (the id comes back at once): one wait for both jobs
